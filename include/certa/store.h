@@ -32,7 +32,7 @@ enum certa_crl_reason {
     CERTA_REASON_AA_COMPROMISE = 10,
 };
 
-enum certa_cert_status { CERTA_CERT_VALID = 0, CERTA_CERT_REVOKED = 1 };
+enum certa_cert_row_status { CERTA_CERT_VALID = 0, CERTA_CERT_REVOKED = 1 };
 
 struct certa_cert_row {
     char serial[CERTA_SERIAL_HEX_MAX];  /* lowercase hex, no leading zeros */
