@@ -46,7 +46,9 @@ CERTA_API int certa_ca_init(const struct certa_ca_init_params *p);
  * CA certificate, installs it (and an optional chain file) and opens for use. */
 CERTA_API int certa_ca_import_cert(const char *dir, const char *cert_path, const char *chain_path);
 
-enum certa_ca_open_flags { CERTA_CA_READONLY = 1 };
+/* READONLY: no key, read-only store (list, show, cert). NOKEY: no key but a
+ * writable store, for changes that sign nothing (reject a request). */
+enum certa_ca_open_flags { CERTA_CA_READONLY = 1, CERTA_CA_NOKEY = 2 };
 
 /* Opens a CA directory: config, key (passphrase may be NULL; also read from
  * the CERTA_CA_PASSPHRASE environment variable), certificate, store. */
@@ -91,6 +93,19 @@ struct certa_request {
     const char *renewal_of;               /* serial of the certificate being renewed, or NULL */
     int preapproved;                      /* 1: skip manual approval (operator action) */
 };
+
+/* A request filled from a PKCS#10 CSR whose signature the caller has checked
+ * (certa_csr_parse does): subject and public key borrowed from csr, SANs and
+ * the other requested extensions owned here. Protocols set the remaining
+ * fields (profile, protocol, requester ...) in .req, then submit &.req.
+ * Free with certa_csr_request_clear; csr must outlive it. */
+struct certa_csr_request {
+    struct certa_request req;
+    STACK_OF(X509_EXTENSION) *exts;
+    GENERAL_NAMES *sans;
+};
+CERTA_API int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out);
+CERTA_API void certa_csr_request_clear(struct certa_csr_request *r);
 
 enum certa_decision { CERTA_DECISION_ISSUED = 0, CERTA_DECISION_PENDING = 1, CERTA_DECISION_REJECTED = 2 };
 
