@@ -216,17 +216,19 @@ static int build_ca_cert(const struct certa_ca_init_params *p, EVP_PKEY *key, X5
     X509 *issuer = parent ? parent->cert : NULL;
     EVP_PKEY *signer = parent ? parent->key : key;
     time_t now = time(NULL);
+    /* An intermediate never outlives its parent (its chain would break). */
     if (!X509_set_version(x, X509_VERSION_3) || !X509_set_serialNumber(x, sn) ||
         !X509_set_subject_name(x, subject) ||
         !X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : subject) ||
         !ASN1_TIME_set(X509_getm_notBefore(x), now - 300) ||
         !X509_time_adj_ex(X509_getm_notAfter(x), days, 0, &now) || !X509_set_pubkey(x, key) ||
-        !add_ca_extensions(x, issuer, p->path_len) || X509_sign(x, signer, ca_md(signer)) <= 0) {
+        !add_ca_extensions(x, issuer, p->path_len) ||
+        (issuer != NULL && ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(issuer)) > 0 &&
+         !X509_set1_notAfter(x, X509_get0_notAfter(issuer))) ||
+        X509_sign(x, signer, ca_md(signer)) <= 0) {
         rc = certa_error_ossl(CERTA_ECRYPTO, "building the CA certificate");
         goto out;
     }
-    if (issuer != NULL && ASN1_TIME_compare(X509_get0_notAfter(x), X509_get0_notAfter(issuer)) > 0)
-        certa_log(CERTA_LOG_WARN, "the intermediate outlives its parent's certificate");
     *out = x;
     x = NULL;
     rc = 0;
@@ -444,7 +446,7 @@ int certa_ca_open(const char *dir, const char *passphrase, int flags, certa_ca *
             if (rc == CERTA_EPASS) {
                 char msg[400];
                 snprintf(msg, sizeof(msg), "%s", certa_error_last());
-                certa_error_set(rc, "%s (give it with --passphrase-file or CERTA_CA_PASSPHRASE)", msg);
+                certa_error_set(rc, "%s (or set CERTA_CA_PASSPHRASE)", msg);
             }
             goto out;
         }
