@@ -18,4 +18,7 @@ int key_cli_print_public(FILE *f, const EVP_PKEY *key);
 /* The human type of a key: "RSA", "EC P-256", "Ed25519". */
 const char *key_cli_type_text(const EVP_PKEY *key, char *buf, size_t len);
 
+/* The state directory: --state, CERTA_STATE, or CERTA_STATE_DEFAULT. */
+const char *cli_state_dir(void);
+
 #endif

@@ -1,0 +1,144 @@
+/* Enrollment: building a trustpoint's request from its key and settings,
+ * offline enrollment (the request goes out by hand), and dispatch of online
+ * enrollment to the protocol named by the trustpoint. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/pem.h>
+#include "certa/csr.h"
+#include "certa/keystore.h"
+#include "enroll.h"
+
+/* Protocol modules add themselves here as they arrive. */
+static const struct certa_enroll_protocol *const protocols[] = {
+    NULL,
+};
+
+const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name)
+{
+    for (size_t i = 0; protocols[i] != NULL; i++)
+        if (strcmp(protocols[i]->name, name) == 0)
+            return protocols[i];
+    return NULL;
+}
+
+static int key_for(const char *state, const struct certa_trustpoint *tp, EVP_PKEY **key)
+{
+    const char *label = certa_trustpoint_key_label(tp);
+    int rc = certa_keystore_load(state, label, CERTA_KEYROLE_ANY, key);
+    if (rc != CERTA_ENOTFOUND)
+        return rc;
+    /* IOS generates the trustpoint's key pair on first enrollment. */
+    char spec[32];
+    if (tp->key_size > 0 && strncmp(tp->key_type, "rsa", 3) == 0)
+        snprintf(spec, sizeof(spec), "rsa:%d", tp->key_size);
+    else
+        snprintf(spec, sizeof(spec), "%s", tp->key_type[0] ? tp->key_type : "ec:p256");
+    if ((rc = certa_keystore_generate(state, label, spec, tp->usage_keys, 0)) < 0)
+        return rc;
+    return certa_keystore_load(state, label, CERTA_KEYROLE_ANY, key);
+}
+
+int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, EVP_PKEY **key, X509_REQ **req)
+{
+    char subject[CERTA_TP_VALUE_MAX + 300];
+    const char *sans[CERTA_TP_MAX_SANS];
+    char *challenge = NULL;
+    struct certa_csr_params p = { 0 };
+    int rc;
+    *key = NULL;
+    *req = NULL;
+    if ((rc = certa_trustpoint_subject(tp, subject, sizeof(subject))) < 0)
+        return rc;
+    p.subject = subject;
+    for (size_t i = 0; i < tp->san_count; i++)
+        sans[i] = tp->sans[i];
+    p.sans = sans;
+    p.san_count = tp->san_count;
+    if (tp->key_usage[0] && (rc = certa_usage_parse(tp->key_usage, &p.usages)) < 0)
+        return rc;
+    p.digest = tp->digest[0] ? tp->digest : NULL;
+    if ((rc = certa_trustpoint_secret_get(state, tp->name, "challenge", &challenge)) < 0)
+        return rc;
+    p.challenge = challenge;
+    if ((rc = key_for(state, tp, key)) < 0)
+        goto out;
+    rc = certa_csr_create(*key, &p, req);
+    if (rc < 0) {
+        EVP_PKEY_free(*key);
+        *key = NULL;
+    }
+out:
+    if (challenge != NULL) {
+        certa_memzero(challenge, strlen(challenge));
+        free(challenge);
+    }
+    return rc;
+}
+
+int certa_enroll_offline(const char *state, const char *name, certa_buf *pem)
+{
+    struct certa_trustpoint tp;
+    EVP_PKEY *key = NULL;
+    X509_REQ *req = NULL;
+    char path[4096];
+    int rc = certa_trustpoint_load(state, name, &tp);
+    if (rc < 0)
+        return rc;
+    if ((rc = certa_enroll_prepare(state, &tp, &key, &req)) < 0)
+        goto out;
+    BIO *mem = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    if (mem == NULL || !PEM_write_bio_X509_REQ(mem, req)) {
+        BIO_free(mem);
+        rc = certa_error_ossl(CERTA_ECRYPTO, "cannot encode the request");
+        goto out;
+    }
+    long len = BIO_get_mem_data(mem, &data);
+    rc = certa_buf_append(pem, data, (size_t)len);
+    BIO_free(mem);
+    if (rc < 0)
+        goto out;
+    /* Kept so that `show certificates` can report the request Pending
+     * (trustpoint "default" gets its directory on first use). */
+    if ((rc = certa_trustpoint_path(state, name, NULL, path, sizeof(path))) < 0 ||
+        (rc = certa_mkdir_p(path, 0700)) < 0 ||
+        (rc = certa_trustpoint_path(state, name, "request.pem", path, sizeof(path))) < 0)
+        goto out;
+    rc = certa_file_write_atomic(path, pem->data, pem->len, 0644);
+out:
+    X509_REQ_free(req);
+    EVP_PKEY_free(key);
+    return rc;
+}
+
+int certa_enroll_online(const char *state, const char *name)
+{
+    struct certa_trustpoint tp;
+    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp };
+    char *challenge = NULL;
+    int rc = certa_trustpoint_load(state, name, &tp);
+    if (rc < 0)
+        return rc;
+    if (strcmp(tp.protocol, "manual") == 0)
+        return certa_error_set(CERTA_EINVAL, "trustpoint %s enrolls manually: use `certa enroll %s --offline` "
+                               "and `certa import %s FILE`", name, name, name);
+    const struct certa_enroll_protocol *proto = certa_enroll_protocol_find(tp.protocol);
+    if (proto == NULL)
+        return certa_error_set(CERTA_EUNSUPPORTED, "enrollment over %s is not available in this build "
+                               "(use --offline)", tp.protocol);
+    if ((rc = certa_enroll_prepare(state, &tp, &ctx.key, &ctx.req)) < 0)
+        return rc;
+    if ((rc = certa_trustpoint_secret_get(state, name, "challenge", &challenge)) < 0)
+        goto out;
+    ctx.challenge = challenge;
+    rc = proto->enroll(&ctx);
+out:
+    if (challenge != NULL) {
+        certa_memzero(challenge, strlen(challenge));
+        free(challenge);
+    }
+    X509_REQ_free(ctx.req);
+    EVP_PKEY_free(ctx.key);
+    return rc;
+}

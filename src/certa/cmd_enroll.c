@@ -1,0 +1,57 @@
+/* certa enroll: obtains a certificate for a trustpoint. --offline writes
+ * the PKCS#10 for cut-and-paste enrollment (`enrollment terminal`); without
+ * it, the trustpoint's protocol module enrolls online. */
+#include <getopt.h>
+#include <stdio.h>
+#include "certa/trustpoint.h"
+#include "cli.h"
+#include "key_cli.h"
+
+static int run(int argc, char **argv);
+
+static const struct cli_command cmd = {
+    .name = "enroll",
+    .usage = "NAME [--offline [--out FILE]]",
+    .summary = "enroll a trustpoint's key pair (online, or offline as PKCS#10)",
+    .help = "  --offline              write the PKCS#10 request (PEM) instead of contacting the CA;\n"
+            "                         the key pair is generated if the trustpoint's label has none.\n"
+            "                         Install the answer with `certa import NAME FILE`.\n"
+            "  --out FILE             write the request to FILE (default: standard output)\n",
+    .run = run,
+};
+CLI_COMMAND(cmd)
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "offline", no_argument, NULL, 'o' },
+        { "out", required_argument, NULL, 'O' },
+        { NULL, 0, NULL, 0 },
+    };
+    const char *out = NULL;
+    int offline = 0, c, rc;
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': offline = 1; break;
+        case 'O': out = optarg; break;
+        default: return cli_usage_error(&cmd, "unknown option");
+        }
+    }
+    if (optind + 1 != argc)
+        return cli_usage_error(&cmd, "give one trustpoint NAME");
+    if (out != NULL && !offline)
+        return cli_usage_error(&cmd, "--out applies to --offline");
+    const char *name = argv[optind];
+    if (offline) {
+        certa_buf pem = { 0 };
+        rc = certa_enroll_offline(cli_state_dir(), name, &pem);
+        if (rc == 0)
+            rc = certa_file_write_atomic(out != NULL ? out : "-", pem.data, pem.len, 0644);
+        certa_buf_free(&pem);
+    } else {
+        rc = certa_enroll_online(cli_state_dir(), name);
+    }
+    if (rc < 0)
+        return cli_fail(cmd.name, rc);
+    return EXIT_OK;
+}
