@@ -92,6 +92,9 @@ struct certa_request {
     const char *transaction_id;           /* protocol transaction, or NULL */
     const char *renewal_of;               /* serial of the certificate being renewed, or NULL */
     int preapproved;                      /* 1: skip manual approval (operator action) */
+    const X509_PUBKEY *spki;              /* optional: pubkey as decoded from the request
+                                             (CSR, CRMF); lets issuance copy it instead of
+                                             re-encoding pubkey. Must be the same key. */
 };
 
 /* A request filled from a PKCS#10 CSR whose signature the caller has checked

@@ -83,6 +83,21 @@ static int add_ski(X509 *x, EVP_PKEY *pub)
     return ok;
 }
 
+static int sign(certa_ca *ca, const certa_profile *p, X509 *x)
+{
+    if (p->sign_tmpl != NULL) {
+        if (ca->sign_ctx == NULL)
+            ca->sign_ctx = EVP_MD_CTX_new();
+        if (ca->sign_ctx != NULL && EVP_MD_CTX_copy_ex(ca->sign_ctx, p->sign_tmpl) == 1) {
+            /* FINALISE: the copy is used once, so DigestSignFinal need not
+             * duplicate it again. */
+            EVP_MD_CTX_set_flags(ca->sign_ctx, EVP_MD_CTX_FLAG_FINALISE);
+            return X509_sign_ctx(x, ca->sign_ctx);
+        }
+    }
+    return X509_sign(x, ca->key, p->md);
+}
+
 int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_request *req,
                      X509 **out, char serial_hex[CERTA_SERIAL_HEX_MAX])
 {
@@ -113,7 +128,7 @@ int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_re
         !X509_set_issuer_name(x, X509_get_subject_name(ca->cert)) ||
         !X509_set_subject_name(x, req->subject) ||
         !ASN1_TIME_set(X509_getm_notBefore(x), now - BACKDATE_S) ||
-        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)end) || !X509_set_pubkey(x, req->pubkey))
+        !ASN1_TIME_set(X509_getm_notAfter(x), (time_t)end) || !certa_spki_set(x, req->pubkey, req->spki))
         goto ossl;
 
     int rsa = EVP_PKEY_get_base_id(req->pubkey) == EVP_PKEY_RSA;
@@ -125,7 +140,7 @@ int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_re
         goto ossl;
     if (!add_ext(x, p->cdp_ext) || !add_ext(x, p->aia_ext))
         goto ossl;
-    if (X509_sign(x, ca->key, p->md) <= 0)
+    if (sign(ca, p, x) <= 0)
         goto ossl;
     *out = x;
     x = NULL;

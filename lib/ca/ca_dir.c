@@ -493,6 +493,7 @@ void certa_ca_free(certa_ca *ca)
     certa_store_close(ca->store);
     certa_profiles_free(ca);
     X509_EXTENSION_free(ca->aki_ext);
+    EVP_MD_CTX_free(ca->sign_ctx);
     EVP_PKEY_free(ca->key);
     X509_free(ca->cert);
     sk_X509_pop_free(ca->chain, X509_free);

@@ -59,6 +59,9 @@ struct certa_profile {
     X509_EXTENSION *ku_ext_other; /* without the RSA-only encipherment bits */
     X509_EXTENSION *eku_ext;    /* every allowed EKU, NULL when none */
     X509_EXTENSION *cdp_ext, *aia_ext;
+    /* DigestSign initialised once with the CA key and digest; each
+     * certificate signs with a copy (skips the per-signature fetch). */
+    EVP_MD_CTX *sign_tmpl;
 };
 
 struct certa_ca {
@@ -73,6 +76,7 @@ struct certa_ca {
     certa_profile *profiles;
     size_t nprofiles;
     X509_EXTENSION *aki_ext;    /* keyid of this CA */
+    EVP_MD_CTX *sign_ctx;       /* scratch copy of a profile's sign_tmpl */
     certa_ca_revoke_hook hook;
     void *hook_arg;
 };
@@ -90,6 +94,8 @@ int certa_policy_check(const certa_ca *ca, const certa_profile *p, const struct 
 /* build.c: builds and signs the certificate for an allowed request. */
 int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_request *req,
                      X509 **out, char serial_hex[CERTA_SERIAL_HEX_MAX]);
+/* spki.c: the request's public key into x, cheaply (see there). 1 on success. */
+int certa_spki_set(X509 *x, EVP_PKEY *pk, const X509_PUBKEY *spki);
 /* serial.c: 128 random bits, positive, non-zero; hex as the store keeps it. */
 int certa_serial_random(ASN1_INTEGER **out, char hex[CERTA_SERIAL_HEX_MAX]);
 int certa_serial_hex(const ASN1_INTEGER *serial, char hex[CERTA_SERIAL_HEX_MAX]);

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include "certa/ca.h"
@@ -387,6 +388,15 @@ static int finish_profile(certa_ca *ca, certa_profile *p)
     int id = ca->key ? EVP_PKEY_get_base_id(ca->key) : EVP_PKEY_NONE;
     p->md = (id == EVP_PKEY_ED25519 || id == EVP_PKEY_ED448) ? NULL : EVP_get_digestbyname(p->digest);
 
+    /* EdDSA contexts cannot be copied: those CAs sign the ordinary way. */
+    if (ca->key != NULL && p->md != NULL) {
+        p->sign_tmpl = EVP_MD_CTX_new();
+        if (p->sign_tmpl == NULL || EVP_DigestSignInit(p->sign_tmpl, NULL, p->md, NULL, ca->key) != 1) {
+            EVP_MD_CTX_free(p->sign_tmpl);
+            p->sign_tmpl = NULL;
+            ERR_clear_error();
+        }
+    }
     BASIC_CONSTRAINTS *bc = BASIC_CONSTRAINTS_new();
     if (bc == NULL)
         return CERTA_ENOMEM;
@@ -451,6 +461,7 @@ static void profile_clear(certa_profile *p)
     X509_EXTENSION_free(p->eku_ext);
     X509_EXTENSION_free(p->cdp_ext);
     X509_EXTENSION_free(p->aia_ext);
+    EVP_MD_CTX_free(p->sign_tmpl);
     memset(p, 0, sizeof(*p));
 }
 

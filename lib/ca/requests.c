@@ -175,6 +175,7 @@ int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out)
     memset(out, 0, sizeof(*out));
     out->req.subject = X509_REQ_get_subject_name(csr);
     out->req.pubkey = X509_REQ_get0_pubkey(csr);
+    out->req.spki = X509_REQ_get_X509_PUBKEY(csr);
     if (out->req.pubkey == NULL)
         return certa_error_ossl(CERTA_EINVAL, "the CSR's public key cannot be decoded");
     out->exts = X509_REQ_get_extensions(csr);
