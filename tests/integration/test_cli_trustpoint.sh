@@ -183,6 +183,19 @@ for k in ("role", "status", "serial", "subject", "issuer", "not_after"):
     assert k in roles["ca"], k
 PY
 
+# The same round trip through certa's own CA (`certa ca issue`).
+"$CERTA" ca init --dir ca2 --subject "CN=Certa Root,O=Example" >/dev/null
+"$CERTA" ca cert --dir ca2 >ca2.pem
+"$CERTA" trustpoint add viaca --subject CN=r2.example.com --san dns:r2.example.com --key-usage ike
+"$CERTA" import viaca ca2.pem --ca
+"$CERTA" enroll viaca --offline --out r2.csr
+"$CERTA" ca issue --dir ca2 --csr r2.csr --out r2.pem >/dev/null
+"$CERTA" import viaca r2.pem
+openssl verify -CAfile ca2.pem "$CERTA_STATE/trustpoints/viaca/cert.pem" >/dev/null || fail "certa-issued cert"
+"$CERTA" show certificates viaca --json | python3 -c 'import json,sys; a=json.load(sys.stdin); assert sorted(e["role"]+e["status"] for e in a)==["caAvailable","localAvailable"], a'
+# viaca's certificate is not for myca's key, and myca's CA did not issue it.
+expect_fail "cert of another trustpoint" "another key" "$CERTA" import myca r2.pem
+
 # `default` enrolls too, generating its key on first use.
 "$CERTA" enroll default --offline | openssl req -verify -noout 2>&1 | grep -q 'verify OK' || fail "default enroll"
 [ -e "$CERTA_STATE/keys/default.pem" ] || fail "default key not generated"
