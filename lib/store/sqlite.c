@@ -538,7 +538,8 @@ static int sq_revoked_each(certa_store *s, int64_t since, certa_revoked_cb cb, v
         row.revoked_at = sqlite3_column_int64(st, 1);
         row.invalidity_date = sqlite3_column_int64(st, 3);
         row.change_seq = sqlite3_column_int64(st, 5);
-        if (sqlite3_column_int(st, 6)) {
+        /* A full scan selects on_crl = 1 rows only: skip the column read. */
+        if (since == 0 || sqlite3_column_int(st, 6)) {
             row.reason = sqlite3_column_int(st, 2);
             row.entry_der = sqlite3_column_blob(st, 4);
             row.entry_len = (size_t)sqlite3_column_bytes(st, 4);
