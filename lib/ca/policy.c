@@ -103,7 +103,10 @@ static int check_subject(const certa_profile *p, const X509_NAME *name, int *kin
             if (p->subject[j].nid == nid)
                 rule = &p->subject[j];
         char oid[80];
-        OBJ_obj2txt(oid, sizeof(oid), X509_NAME_ENTRY_get_object(e), 0);
+        if (nid != NID_undef)
+            snprintf(oid, sizeof(oid), "%s", OBJ_nid2sn(nid));
+        else
+            OBJ_obj2txt(oid, sizeof(oid), X509_NAME_ENTRY_get_object(e), 1);
         if (rule == NULL)
             return refuse(kind, reason, len, CERTA_REJECT_BAD_REQUEST,
                           "subject attribute %s is not allowed by profile '%s'", oid, p->name);
