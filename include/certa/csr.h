@@ -24,6 +24,7 @@ struct certa_csr_params {
     unsigned usages;                 /* CERTA_USAGE_* as an EKU request */
     const char *challenge;           /* challengePassword attribute, or NULL */
     const char *digest;              /* "sha256" (default), "sha384", "sha512" */
+    int legacy;                      /* also allow "sha1" and "md5" (old CAs only) */
 };
 
 /* Builds and signs a CSR with key (takes no ownership). */

@@ -105,8 +105,10 @@ CERTA_API int certa_trustpoint_read_certs(const char *state_dir, const char *nam
 
 /* Offline enrollment (`enrollment terminal`): a PKCS#10 PEM from the
  * trustpoint's key (generated when the label has none) and subject, kept
- * as request.pem so that `show certificates` reports it Pending. */
-CERTA_API int certa_enroll_offline(const char *state_dir, const char *name, certa_buf *pem);
+ * as request.pem so that `show certificates` reports it Pending. With usage
+ * keys, encr selects the encryption key's request (request-encr.pem)
+ * instead of the signing key's. */
+CERTA_API int certa_enroll_offline(const char *state_dir, const char *name, int encr, certa_buf *pem);
 /* Online enrollment over the trustpoint's protocol (enroll.h vtable). */
 CERTA_API int certa_enroll_online(const char *state_dir, const char *name);
 /* Installs an issued certificate (PEM, DER or PKCS#7 certs-only): one

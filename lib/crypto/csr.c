@@ -84,12 +84,16 @@ out:
 }
 
 /* The signature digest: none for Ed25519 (it hashes internally). */
-static int pick_digest(EVP_PKEY *key, const char *name, const EVP_MD **md)
+static int pick_digest(EVP_PKEY *key, const char *name, int legacy, const EVP_MD **md)
 {
     *md = NULL;
     if (name == NULL || *name == '\0')
         name = "sha256";
-    if (strcmp(name, "sha256") != 0 && strcmp(name, "sha384") != 0 && strcmp(name, "sha512") != 0)
+    int weak = strcmp(name, "sha1") == 0 || strcmp(name, "md5") == 0;
+    if (weak && !legacy)
+        return certa_error_set(CERTA_EUNSUPPORTED, "CSR digest '%s' is a legacy algorithm: allowed only when legacy "
+                               "algorithms are enabled", name);
+    if (!weak && strcmp(name, "sha256") != 0 && strcmp(name, "sha384") != 0 && strcmp(name, "sha512") != 0)
         return certa_error_set(CERTA_EUNSUPPORTED, "unsupported CSR digest '%s' (use sha256, sha384 or sha512)", name);
     if (EVP_PKEY_is_a(key, "ED25519"))
         return 0;
@@ -109,7 +113,7 @@ int certa_csr_create(EVP_PKEY *key, const struct certa_csr_params *p, X509_REQ *
         return certa_error_set(CERTA_EINVAL, "CSR needs a key and parameters");
     if ((rc = certa_key_check_strength(key)) < 0)
         return rc;
-    if ((rc = pick_digest(key, p->digest, &md)) < 0)
+    if ((rc = pick_digest(key, p->digest, p->legacy, &md)) < 0)
         return rc;
     if (p->challenge != NULL && (strlen(p->challenge) == 0 || strlen(p->challenge) > CHALLENGE_MAX))
         return certa_error_set(CERTA_EINVAL, "challenge password must have 1 to %d characters", CHALLENGE_MAX);

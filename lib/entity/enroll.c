@@ -22,24 +22,34 @@ const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name)
     return NULL;
 }
 
-static int key_for(const char *state, const struct certa_trustpoint *tp, EVP_PKEY **key)
+static int key_for(const char *state, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key)
 {
     const char *label = certa_trustpoint_key_label(tp);
-    int rc = certa_keystore_load(state, label, CERTA_KEYROLE_ANY, key);
-    if (rc != CERTA_ENOTFOUND)
-        return rc;
+    int rc;
+    enum certa_keystore_role role = encr ? CERTA_KEYROLE_ENCR : CERTA_KEYROLE_ANY;
+    struct certa_keystore_entry e;
+    if (certa_keystore_stat(state, label, &e) == 0) {
+        if (encr && e.kind != CERTA_KEYSTORE_USAGE)
+            return certa_error_set(CERTA_EINVAL, "key pair '%s' is general-purpose: it has no encryption key", label);
+        return certa_keystore_load(state, label, role, key);
+    }
+    certa_error_clear();
     /* IOS generates the trustpoint's key pair on first enrollment. */
     char spec[32];
-    if (tp->key_size > 0 && strncmp(tp->key_type, "rsa", 3) == 0)
+    /* A key size names an RSA modulus, whatever the key type says. */
+    if (tp->key_size > 0)
         snprintf(spec, sizeof(spec), "rsa:%d", tp->key_size);
     else
         snprintf(spec, sizeof(spec), "%s", tp->key_type[0] ? tp->key_type : "ec:p256");
+    if (encr && !tp->usage_keys)
+        return certa_error_set(CERTA_EINVAL, "trustpoint %s does not use usage keys (set --usage-keys)", tp->name);
     if ((rc = certa_keystore_generate(state, label, spec, tp->usage_keys, 0)) < 0)
         return rc;
-    return certa_keystore_load(state, label, CERTA_KEYROLE_ANY, key);
+    return certa_keystore_load(state, label, role, key);
 }
 
-int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, EVP_PKEY **key, X509_REQ **req)
+int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key,
+                         X509_REQ **req)
 {
     char subject[CERTA_TP_VALUE_MAX + 300];
     const char *sans[CERTA_TP_MAX_SANS];
@@ -58,10 +68,11 @@ int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, E
     if (tp->key_usage[0] && (rc = certa_usage_parse(tp->key_usage, &p.usages)) < 0)
         return rc;
     p.digest = tp->digest[0] ? tp->digest : NULL;
+    p.legacy = tp->legacy;
     if ((rc = certa_trustpoint_secret_get(state, tp->name, "challenge", &challenge)) < 0)
         return rc;
     p.challenge = challenge;
-    if ((rc = key_for(state, tp, key)) < 0)
+    if ((rc = key_for(state, tp, encr, key)) < 0)
         goto out;
     rc = certa_csr_create(*key, &p, req);
     if (rc < 0) {
@@ -76,7 +87,7 @@ out:
     return rc;
 }
 
-int certa_enroll_offline(const char *state, const char *name, certa_buf *pem)
+int certa_enroll_offline(const char *state, const char *name, int encr, certa_buf *pem)
 {
     struct certa_trustpoint tp;
     EVP_PKEY *key = NULL;
@@ -85,7 +96,7 @@ int certa_enroll_offline(const char *state, const char *name, certa_buf *pem)
     int rc = certa_trustpoint_load(state, name, &tp);
     if (rc < 0)
         return rc;
-    if ((rc = certa_enroll_prepare(state, &tp, &key, &req)) < 0)
+    if ((rc = certa_enroll_prepare(state, &tp, encr, &key, &req)) < 0)
         goto out;
     BIO *mem = BIO_new(BIO_s_mem());
     char *data = NULL;
@@ -103,7 +114,8 @@ int certa_enroll_offline(const char *state, const char *name, certa_buf *pem)
      * (trustpoint "default" gets its directory on first use). */
     if ((rc = certa_trustpoint_path(state, name, NULL, path, sizeof(path))) < 0 ||
         (rc = certa_mkdir_p(path, 0700)) < 0 ||
-        (rc = certa_trustpoint_path(state, name, "request.pem", path, sizeof(path))) < 0)
+        (rc = certa_trustpoint_path(state, name, encr ? "request-encr.pem" : "request.pem", path,
+                                     sizeof(path))) < 0)
         goto out;
     rc = certa_file_write_atomic(path, pem->data, pem->len, 0644);
 out:
@@ -127,7 +139,7 @@ int certa_enroll_online(const char *state, const char *name)
     if (proto == NULL)
         return certa_error_set(CERTA_EUNSUPPORTED, "enrollment over %s is not available in this build "
                                "(use --offline)", tp.protocol);
-    if ((rc = certa_enroll_prepare(state, &tp, &ctx.key, &ctx.req)) < 0)
+    if ((rc = certa_enroll_prepare(state, &tp, 0, &ctx.key, &ctx.req)) < 0)
         return rc;
     if ((rc = certa_trustpoint_secret_get(state, name, "challenge", &challenge)) < 0)
         goto out;

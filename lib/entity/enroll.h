@@ -24,9 +24,10 @@ struct certa_enroll_protocol {
 
 /* The protocol called name, or NULL when this build has none. */
 const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name);
-/* Loads the trustpoint's key (generating it when the label has none) and
- * builds its request; both returned to the caller to free. */
-int certa_enroll_prepare(const char *state_dir, const struct certa_trustpoint *tp, EVP_PKEY **key,
+/* Loads the trustpoint's key (generating it when the label has none;
+ * encr: the encryption half of usage keys) and builds its request; both
+ * returned to the caller to free. */
+int certa_enroll_prepare(const char *state_dir, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key,
                          X509_REQ **req);
 
 #endif

@@ -283,7 +283,8 @@ int certa_trustpoint_import(const char *state, const char *name, const unsigned 
         (rc = certa_file_write_atomic(path, leaf_pem.data, leaf_pem.len, 0644)) < 0)
         goto out;
     /* The request is answered. */
-    if (role != CERTA_KEYROLE_ENCR && certa_trustpoint_path(state, name, "request.pem", path, sizeof(path)) == 0)
+    if (certa_trustpoint_path(state, name, role == CERTA_KEYROLE_ENCR ? "request-encr.pem" : "request.pem", path,
+                              sizeof(path)) == 0)
         unlink(path);
 out:
     certa_buf_free(&leaf_pem);

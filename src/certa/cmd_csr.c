@@ -17,7 +17,7 @@ static int run(int argc, char **argv);
 static const struct cli_command cmd = {
     .name = "csr",
     .usage = "(--key FILE | --label LABEL) --subject DN [--san TYPE:VALUE]... [--key-usage LIST] "
-             "[--challenge PW | --challenge-file F] [--digest sha256] [--passphrase-file F] [--der] [--out FILE]",
+             "[--challenge PW | --challenge-file F] [--digest sha256] [--legacy] [--passphrase-file F] [--der] [--out FILE]",
     .summary = "create a PKCS#10 certificate request",
     .help = "  --key FILE             the private key (PEM or DER)\n"
             "  --label LABEL          or a key pair of the keystore under --state DIR\n"
@@ -27,7 +27,8 @@ static const struct cli_command cmd = {
             "  --key-usage LIST       ike, ssl-client, ssl-server (comma-separated), requested as EKU\n"
             "  --challenge PW         challengePassword attribute (SCEP enrollment/revocation password)\n"
             "  --challenge-file F     the same, read from the first line of F\n"
-            "  --digest ALG           sha256 (default), sha384, sha512\n"
+            "  --digest ALG           sha256 (default), sha384, sha512 (sha1, md5 with --legacy)\n"
+            "  --legacy               allow legacy digests for old CAs\n"
             "  --passphrase-file F    passphrase of an encrypted key file\n"
             "  --der                  write DER instead of PEM\n"
             "  --out FILE             write to FILE instead of standard output\n",
@@ -50,6 +51,7 @@ static int run(int argc, char **argv)
         { "digest", required_argument, NULL, 'g' },
         { "passphrase-file", required_argument, NULL, 'p' },
         { "der", no_argument, NULL, 'd' },
+        { "legacy", no_argument, NULL, 'L' },
         { "out", required_argument, NULL, 'o' },
         { NULL, 0, NULL, 0 },
     };
@@ -79,6 +81,7 @@ static int run(int argc, char **argv)
         case 'g': p.digest = optarg; break;
         case 'p': pass_file = optarg; break;
         case 'd': der = 1; break;
+        case 'L': p.legacy = 1; break;
         case 'o': out = optarg; break;
         default: return cli_usage_error(&cmd, "unknown option");
         }

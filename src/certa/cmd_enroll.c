@@ -3,6 +3,7 @@
  * it, the trustpoint's protocol module enrolls online. */
 #include <getopt.h>
 #include <stdio.h>
+#include <string.h>
 #include "certa/trustpoint.h"
 #include "cli.h"
 #include "key_cli.h"
@@ -11,12 +12,14 @@ static int run(int argc, char **argv);
 
 static const struct cli_command cmd = {
     .name = "enroll",
-    .usage = "NAME [--offline [--out FILE]]",
+    .usage = "NAME [--offline [--out FILE] [--usage sign|encr]]",
     .summary = "enroll a trustpoint's key pair (online, or offline as PKCS#10)",
     .help = "  --offline              write the PKCS#10 request (PEM) instead of contacting the CA;\n"
             "                         the key pair is generated if the trustpoint's label has none.\n"
             "                         Install the answer with `certa import NAME FILE`.\n"
-            "  --out FILE             write the request to FILE (default: standard output)\n",
+            "  --out FILE             write the request to FILE (default: standard output)\n"
+            "  --usage sign|encr      with usage keys: the request of the signing (default) or\n"
+            "                         the encryption key pair\n",
     .run = run,
 };
 CLI_COMMAND(cmd)
@@ -26,25 +29,31 @@ static int run(int argc, char **argv)
     static const struct option opts[] = {
         { "offline", no_argument, NULL, 'o' },
         { "out", required_argument, NULL, 'O' },
+        { "usage", required_argument, NULL, 'u' },
         { NULL, 0, NULL, 0 },
     };
     const char *out = NULL;
-    int offline = 0, c, rc;
+    int offline = 0, encr = 0, c, rc;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'o': offline = 1; break;
         case 'O': out = optarg; break;
+        case 'u':
+            if (strcmp(optarg, "sign") != 0 && strcmp(optarg, "encr") != 0)
+                return cli_usage_error(&cmd, "--usage is sign or encr, not '%s'", optarg);
+            encr = strcmp(optarg, "encr") == 0;
+            break;
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
     if (optind + 1 != argc)
         return cli_usage_error(&cmd, "give one trustpoint NAME");
-    if (out != NULL && !offline)
-        return cli_usage_error(&cmd, "--out applies to --offline");
+    if ((out != NULL || encr) && !offline)
+        return cli_usage_error(&cmd, "--out and --usage apply to --offline");
     const char *name = argv[optind];
     if (offline) {
         certa_buf pem = { 0 };
-        rc = certa_enroll_offline(cli_state_dir(), name, &pem);
+        rc = certa_enroll_offline(cli_state_dir(), name, encr, &pem);
         if (rc == 0)
             rc = certa_file_write_atomic(out != NULL ? out : "-", pem.data, pem.len, 0644);
         certa_buf_free(&pem);

@@ -189,12 +189,12 @@ static void entry_print(const struct entry *e)
     json_decref(o);
 }
 
-static X509_REQ *read_request(const char *state, const char *name)
+static X509_REQ *read_request(const char *state, const char *name, const char *file)
 {
     char path[4096];
     certa_buf b = { 0 };
     X509_REQ *req = NULL;
-    if (certa_trustpoint_path(state, name, "request.pem", path, sizeof(path)) == 0 &&
+    if (certa_trustpoint_path(state, name, file, path, sizeof(path)) == 0 &&
         certa_file_read(path, 65536, &b) == 0)
         certa_csr_parse(b.data, b.len, &req);
     certa_buf_free(&b);
@@ -217,7 +217,8 @@ static int show_one(const char *state, const char *name, json_t *arr, int always
         (rc = certa_trustpoint_read_certs(state, name, "cert.pem", &local)) < 0 ||
         (rc = certa_trustpoint_read_certs(state, name, "cert-encr.pem", &encr)) < 0)
         goto out;
-    X509_REQ *req = sk_X509_num(local) == 0 ? read_request(state, name) : NULL;
+    X509_REQ *req = sk_X509_num(local) == 0 ? read_request(state, name, "request.pem") : NULL;
+    X509_REQ *req_encr = sk_X509_num(encr) == 0 ? read_request(state, name, "request-encr.pem") : NULL;
     struct entry es[4];
     int n = 0;
     if (sk_X509_num(ca) > 0)
@@ -225,8 +226,9 @@ static int show_one(const char *state, const char *name, json_t *arr, int always
     if (sk_X509_num(local) > 0 || req != NULL)
         es[n++] = (struct entry){ name, "local", usage ? "Signature" : "General Purpose",
                                   sk_X509_num(local) > 0 ? sk_X509_value(local, 0) : NULL, req };
-    if (sk_X509_num(encr) > 0)
-        es[n++] = (struct entry){ name, "local", "Encryption", sk_X509_value(encr, 0), NULL };
+    if (sk_X509_num(encr) > 0 || req_encr != NULL)
+        es[n++] = (struct entry){ name, "local", "Encryption", sk_X509_num(encr) > 0 ? sk_X509_value(encr, 0) : NULL,
+                                  req_encr };
     if (arr != NULL) {
         for (int i = 0; i < n; i++)
             json_array_append_new(arr, entry_json(&es[i]));
@@ -239,6 +241,7 @@ static int show_one(const char *state, const char *name, json_t *arr, int always
         printf("\n");
     }
     X509_REQ_free(req);
+    X509_REQ_free(req_encr);
 out:
     sk_X509_pop_free(ca, X509_free);
     sk_X509_pop_free(local, X509_free);

@@ -95,6 +95,14 @@ openssl req -inform DER -in r2.der -verify -noout -text 2>&1 | grep -q 'sha384Wi
 "$CERTA" csr --key ec-p384.enc.pem --passphrase-file pass.txt --subject /CN=r3 | openssl req -verify -noout 2>&1 \
     | grep -q 'verify OK' || fail "csr to stdout"
 
+# A keystore key signs CSRs too (--label).
+CERTA_STATE="$T/state" "$CERTA" key generate --label dev1 --type ec:p384
+CERTA_STATE="$T/state" "$CERTA" csr --label dev1 --subject CN=dev1 --out dev1.csr
+cmp <(openssl req -in dev1.csr -noout -pubkey) <(openssl pkey -in "$T/state/keys/dev1.pem" -pubout) || fail "csr --label key"
+"$CERTA" csr --key rsa-2048.pem --subject CN=old --digest sha1 --legacy | openssl req -noout -text \
+    | grep -q sha1WithRSAEncryption || fail "legacy sha1 csr"
+expect_fail "sha1 without --legacy" "legacy" "$CERTA" csr --key rsa-2048.pem --subject CN=old --digest sha1
+
 # Bad CSR parameters.
 expect_fail "unknown attribute" "unknown subject attribute 'XY'" "$CERTA" csr --key ec-p256.pem --subject CN=a,XY=b
 expect_fail "bad san" "unknown type" "$CERTA" csr --key ec-p256.pem --subject CN=a --san x400:foo

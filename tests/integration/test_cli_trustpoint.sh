@@ -196,6 +196,25 @@ openssl verify -CAfile ca2.pem "$CERTA_STATE/trustpoints/viaca/cert.pem" >/dev/n
 # viaca's certificate is not for myca's key, and myca's CA did not issue it.
 expect_fail "cert of another trustpoint" "another key" "$CERTA" import myca r2.pem
 
+# Usage keys: one request and one certificate per key pair.
+"$CERTA" trustpoint add uk2 --usage-keys --key-type rsa:2048 --subject CN=r3.example.com
+"$CERTA" import uk2 ca.pem --ca
+"$CERTA" enroll uk2 --offline --out uk-sign.csr
+"$CERTA" enroll uk2 --offline --usage encr --out uk-encr.csr
+cmp <(openssl req -in uk-sign.csr -noout -pubkey) <(openssl pkey -in "$CERTA_STATE/keys/uk2.sign.pem" -pubout) || fail "sign csr key"
+cmp <(openssl req -in uk-encr.csr -noout -pubkey) <(openssl pkey -in "$CERTA_STATE/keys/uk2.encr.pem" -pubout) || fail "encr csr key"
+"$CERTA" show certificates uk2 --json | python3 -c 'import json,sys; a=json.load(sys.stdin); assert sorted(e.get("usage","")+e["status"] for e in a if e["role"]=="local")==["EncryptionPending","SignaturePending"], a'
+for u in sign encr; do
+    openssl x509 -req -in uk-$u.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 5 -out uk-$u.pem 2>/dev/null
+    "$CERTA" import uk2 uk-$u.pem
+done
+"$CERTA" show certificates uk2 --json | python3 -c 'import json,sys; a=json.load(sys.stdin); assert sorted(e.get("usage","")+e["status"] for e in a if e["role"]=="local")==["EncryptionAvailable","SignatureAvailable"], a'
+expect_fail "encr of general key" "general-purpose" "$CERTA" enroll myca --offline --usage encr
+# Legacy digests only when the trustpoint allows them.
+expect_fail "sha1 without legacy" "legacy" "$CERTA" trustpoint add old --digest sha1 --key-type rsa:2048
+"$CERTA" trustpoint add old --digest sha1 --legacy --key-type rsa:2048 --subject CN=old
+"$CERTA" enroll old --offline | openssl req -noout -text | grep -q sha1WithRSAEncryption || fail "legacy sha1 CSR"
+
 # `default` enrolls too, generating its key on first use.
 "$CERTA" enroll default --offline | openssl req -verify -noout 2>&1 | grep -q 'verify OK' || fail "default enroll"
 [ -e "$CERTA_STATE/keys/default.pem" ] || fail "default key not generated"

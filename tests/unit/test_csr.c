@@ -147,6 +147,9 @@ static void test_create_refused(void **state)
     p.san_count = 0;
     p.digest = "md5";
     assert_int_equal(certa_csr_create(key, &p, &req), CERTA_EUNSUPPORTED);
+    p.legacy = 1; /* md5 with EC has no signature algorithm at all */
+    assert_int_equal(certa_csr_create(key, &p, &req) < 0, 1);
+    p.legacy = 0;
     p.digest = NULL;
     p.subject = "XX=y";
     assert_int_equal(certa_csr_create(key, &p, &req), CERTA_EINVAL);
@@ -156,6 +159,27 @@ static void test_create_refused(void **state)
     p.subject = "CN=x";
     assert_int_equal(certa_csr_create(weak, &p, &req), CERTA_EPOLICY);
     EVP_PKEY_free(weak);
+}
+
+static void test_legacy_digest(void **state)
+{
+    (void)state;
+    EVP_PKEY *key = NULL;
+    X509_REQ *req = NULL;
+    assert_int_equal(certa_key_generate("rsa:2048", &key), 0);
+    struct certa_csr_params p = { .subject = "CN=old-ca-client", .digest = "sha1" };
+    assert_int_equal(certa_csr_create(key, &p, &req), CERTA_EUNSUPPORTED);
+    assert_non_null(strstr(certa_error_last(), "legacy"));
+    p.legacy = 1;
+    assert_int_equal(certa_csr_create(key, &p, &req), 0);
+    char *dir = test_tmpdir("csrleg");
+    char path[512];
+    snprintf(path, sizeof(path), "%s/r.pem", dir);
+    assert_int_equal(certa_csr_write(req, path, 0), 0);
+    assert_int_equal(test_sh("openssl req -in '%s' -noout -text | grep -q sha1WithRSAEncryption", path), 0);
+    test_tmpdir_remove(dir);
+    X509_REQ_free(req);
+    EVP_PKEY_free(key);
 }
 
 static void test_parse_bad(void **state)
@@ -220,6 +244,7 @@ int main(void)
         cmocka_unit_test(test_usage),
         cmocka_unit_test(test_create_and_parse),
         cmocka_unit_test(test_create_refused),
+        cmocka_unit_test(test_legacy_digest),
         cmocka_unit_test(test_parse_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -226,7 +226,7 @@ static void test_enroll_and_import(void **state)
     certa_trustpoint_init(&tp, "t1");
     assert_int_equal(certa_trustpoint_set(&tp, "subject", "CN=r1.example"), 0);
     assert_int_equal(certa_trustpoint_save(dir, &tp), 0);
-    assert_int_equal(certa_enroll_offline(dir, "t1", &req), 0);
+    assert_int_equal(certa_enroll_offline(dir, "t1", 0, &req), 0);
     X509_REQ *r = NULL;
     assert_int_equal(certa_csr_parse(req.data, req.len, &r), 0);
     X509_REQ_free(r);
