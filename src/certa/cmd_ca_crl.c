@@ -13,18 +13,20 @@
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include "certa/ca.h"
+#include "ca_cli.h"
 #include "cli.h"
 
 static int run(int argc, char **argv);
 
 static const struct cli_command cmd = {
     .name = "ca crl",
-    .usage = "--dir DIR [--delta] [--der] [--out FILE]",
+    .usage = "--dir DIR [--delta] [--der] [--out FILE] [--passphrase-file F]",
     .summary = "issue the next full or delta CRL",
     .help = "  --dir DIR    the CA state directory\n"
             "  --delta      a delta CRL against the last full CRL\n"
             "  --der        DER instead of PEM\n"
             "  --out FILE   write atomically to FILE instead of stdout\n"
+            "  --passphrase-file F  the CA key passphrase (or CERTA_CA_PASSPHRASE)\n"
             "  Settings ([crl] in ca.conf): next_update_hours (168),\n"
             "  delta_next_update_hours (24), idp_url, digest (sha256).\n",
     .run = run,
@@ -115,9 +117,10 @@ static int run(int argc, char **argv)
         { "delta", no_argument, NULL, 'D' },
         { "der", no_argument, NULL, 'r' },
         { "out", required_argument, NULL, 'o' },
+        { "passphrase-file", required_argument, NULL, 'P' },
         { NULL, 0, NULL, 0 },
     };
-    const char *dir = NULL, *out = NULL;
+    const char *dir = NULL, *out = NULL, *pass_file = NULL;
     int delta = 0, as_der = 0, c, rc;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
@@ -125,6 +128,7 @@ static int run(int argc, char **argv)
         case 'D': delta = 1; break;
         case 'r': as_der = 1; break;
         case 'o': out = optarg; break;
+        case 'P': pass_file = optarg; break;
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
@@ -134,7 +138,7 @@ static int run(int argc, char **argv)
         return cli_usage_error(&cmd, "--dir is required");
     certa_ca *ca = NULL;
     certa_buf der = { 0 };
-    if ((rc = certa_ca_open(dir, NULL, 0, &ca)) == 0 &&
+    if ((rc = ca_cli_open(dir, pass_file, 0, &ca)) == 0 &&
         (rc = certa_ca_crl(ca, delta, &der)) == 0)
         rc = write_crl(&der, as_der, out);
     certa_buf_free(&der);

@@ -137,7 +137,8 @@ static int run(int argc, char **argv)
     size_t n = 0, failed = 0;
     if (from != NULL && (rc = read_serials(from, &buf, &list, &n)) < 0)
         goto out;
-    if ((rc = certa_ca_open(dir, NULL, 0, &ca)) < 0)
+    /* Revocation signs nothing (the CRL does): the CA key stays locked. */
+    if ((rc = certa_ca_open(dir, NULL, CERTA_CA_NOKEY, &ca)) < 0)
         goto out;
     if (serial != NULL) {
         char norm[CERTA_SERIAL_HEX_MAX];

@@ -41,7 +41,8 @@ static int run(int argc, char **argv)
     if ((rc = certa_serial_normalize(serial, norm, sizeof(norm))) < 0)
         return cli_fail("ca unhold", rc);
     certa_ca *ca = NULL;
-    if ((rc = certa_ca_open(dir, NULL, 0, &ca)) == 0 &&
+    /* Revocation signs nothing (the CRL does): the CA key stays locked. */
+    if ((rc = certa_ca_open(dir, NULL, CERTA_CA_NOKEY, &ca)) == 0 &&
         (rc = certa_ca_release_hold(ca, norm)) == 0)
         printf("released hold on %s\n", serial);
     certa_ca_free(ca);

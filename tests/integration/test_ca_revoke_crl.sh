@@ -136,3 +136,17 @@ if [ -x "$GEN" ]; then
   [ "$(grep -c 'Serial Number:' <<<"$text")" -eq 10000 ] || fail "10,000-entry count"
   ok "10,000-entry CRL verifies with openssl"
 fi
+
+# A passphrase-protected CA: revoking needs no key, signing the CRL does.
+echo "correct horse" > pass.txt
+"$CERTA" ca init --dir enc --subject "CN=Locked CA" --passphrase-file pass.txt >/dev/null
+openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout e.key \
+  -subj "/CN=locked-device" -out e.csr 2>/dev/null
+CERTA_CA_PASSPHRASE="correct horse" "$CERTA" ca issue --dir enc --csr e.csr --out e.crt >/dev/null
+"$CERTA" ca revoke --dir enc --serial "$(openssl x509 -in e.crt -noout -serial)" >/dev/null ||
+  fail "revoke on a locked CA needs no passphrase"
+refuse enc "passphrase" ca crl --dir enc --out enc.pem
+[ ! -e enc.pem ] || fail "CRL written without the key"
+"$CERTA" ca crl --dir enc --passphrase-file pass.txt --out enc.pem
+openssl crl -in enc.pem -CAfile enc/ca.crt -verify -noout 2>&1 | grep -q "verify OK" || fail "locked CA CRL"
+ok "locked CA: revoke without the key, CRL only with the passphrase"
