@@ -47,6 +47,14 @@ static void add_cert(certa_store *s, const char *serial, const char *subject, in
     assert_int_equal(certa_store_cert_insert(s, &row), 0);
 }
 
+static void add_cert_rc(certa_store *s, const char *serial, int want)
+{
+    static unsigned char der[] = { 0x30, 0x00 };
+    struct certa_cert_row row = { .subject = (char *)"CN=x", .der = der, .der_len = 2 };
+    snprintf(row.serial, sizeof(row.serial), "%s", serial);
+    assert_int_equal(certa_store_cert_insert(s, &row), want);
+}
+
 static void test_cert_insert_get(void **state)
 {
     struct fixture *f = *state;
@@ -451,7 +459,18 @@ static void test_open_errors(void **state)
     struct certa_store_stats st;
     assert_int_equal(certa_store_stats_get(s, &st), 0);
     assert_int_equal(st.certificates, 0);
+    add_cert_rc(s, "0a", CERTA_ESTORE);          /* read-only refuses writes */
     certa_store_close(s);
+    /* An empty file is an empty SQLite database: not ours without CREATE,
+     * migrated to the current schema with it. */
+    snprintf(path, sizeof(path), "%s/empty.db", dir);
+    assert_int_equal(test_sh(": > '%s'", path), 0);
+    assert_int_equal(certa_store_open(path, 0, &s), CERTA_ESTORE);
+    assert_int_equal(certa_store_open(path, CERTA_STORE_CREATE, &s), 0);
+    certa_store_close(s);
+    assert_int_equal(test_sh("test \"$(sqlite3 '%s' 'SELECT version FROM schema_version')\" = 1",
+                             path), 0);
+    assert_int_equal(test_sh("test \"$(sqlite3 '%s' 'PRAGMA journal_mode')\" = wal", path), 0);
     assert_int_equal(certa_store_open("postgresql://x/y", 0, &s), CERTA_EUNSUPPORTED);
     assert_int_equal(certa_store_open("", 0, &s), CERTA_EINVAL);
     test_tmpdir_remove(dir);
