@@ -48,7 +48,7 @@ static void allowed_keys(const certa_profile *p, char *buf, size_t len)
 
 static int check_key(const certa_profile *p, EVP_PKEY *key, int *kind, char *reason, size_t len)
 {
-    char allowed[128], what[64];
+    char allowed[128], what[96];
     int ok = 0;
     allowed_keys(p, allowed, sizeof(allowed));
     switch (EVP_PKEY_get_base_id(key)) {
