@@ -150,3 +150,21 @@ refuse enc "passphrase" ca crl --dir enc --out enc.pem
 "$CERTA" ca crl --dir enc --passphrase-file pass.txt --out enc.pem
 openssl crl -in enc.pem -CAfile enc/ca.crt -verify -noout 2>&1 | grep -q "verify OK" || fail "locked CA CRL"
 ok "locked CA: revoke without the key, CRL only with the passphrase"
+
+# [crl] settings: digest, nextUpdate of deltas; legacy digests only on request.
+"$CERTA" ca init --dir cfg --subject "CN=Config CA" >/dev/null
+sed -i 's|^\[crl\]$|[crl]\ndigest = sha384|; s|^delta_next_update_hours = .*|delta_next_update_hours = 6|' cfg/ca.conf
+"$CERTA" ca crl --dir cfg --out cfg-full.pem
+openssl crl -in cfg-full.pem -noout -text | grep -q "ecdsa-with-SHA384" || fail "digest = sha384 ignored"
+"$CERTA" ca crl --dir cfg --delta --out cfg-delta.pem
+hours=$(( ($(date -d "$(openssl crl -in cfg-delta.pem -noout -nextupdate | cut -d= -f2)" +%s) -
+           $(date -d "$(openssl crl -in cfg-delta.pem -noout -lastupdate | cut -d= -f2)" +%s)) / 3600 ))
+[ "$hours" -eq 6 ] || fail "delta nextUpdate is $hours hours, want 6"
+sed -i 's|^digest = sha384|digest = sha1|' cfg/ca.conf
+refuse cfg "legacy" ca crl --dir cfg --out cfg-sha1.pem
+sed -i 's|^digest = sha1|digest = sha1\nlegacy = yes|' cfg/ca.conf
+"$CERTA" ca crl --dir cfg --out cfg-sha1.pem
+openssl crl -in cfg-sha1.pem -noout -text | grep -q "ecdsa-with-SHA1" || fail "legacy sha1 CRL"
+sed -i 's|^next_update_hours = .*|next_update_hours = soon|' cfg/ca.conf
+refuse cfg "next_update_hours" ca crl --dir cfg --out cfg-bad.pem
+ok "[crl] digest, delta_next_update_hours, legacy digests and bad settings"
