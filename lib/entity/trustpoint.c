@@ -198,7 +198,7 @@ static const struct field_def fields[] = {
     { { "san", CERTA_TP_LIST, "TYPE:VALUE", "subject alternative name: dns:, ip:, email:, uri: (repeatable)" },
       0, 0, 0, 0, check_san },
     STR("key-usage", "LIST", key_usage, check_usage, "ike, ssl-client, ssl-server (comma-separated)"),
-    STR("digest", "ALG", digest, check_digest, "signature digest: sha256, sha384, sha512"),
+    STR("digest", "ALG", digest, check_digest, "signature digest: sha256, sha384, sha512 (sha1, md5 with --legacy)"),
     STR("fingerprint", "ALG:HEX", fingerprint, NULL, "CA certificate fingerprint: md5:, sha1: or sha256:HEX"),
     INT("retry-period", "MINUTES", retry_period, 1, 60, "minutes between polls while pending, 1-60"),
     INT("retry-count", "N", retry_count, 1, 100, "polls before giving up, 1-100"),

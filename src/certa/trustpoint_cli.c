@@ -137,10 +137,10 @@ const char *tp_cli_help(void)
             snprintf(opt, sizeof(opt), "--%s[=no]", f->name);
         else
             snprintf(opt, sizeof(opt), "--%s %s", f->name, f->arg);
-        used += (size_t)snprintf(help + used, sizeof(help) - used, "  %-26s %s\n", opt, f->help);
+        used += (size_t)snprintf(help + used, sizeof(help) - used, "  %-31s %s\n", opt, f->help);
     }
     snprintf(help + used, sizeof(help) - used,
-             "  %-26s %s\n  %-26s %s\n  %-26s %s\n  %-26s %s\n",
+             "  %-31s %s\n  %-31s %s\n  %-31s %s\n  %-31s %s\n",
              "--challenge PW", "challenge password (stored mode 0600, never shown)",
              "--challenge-file F", "the same, from the first line of F",
              "--cmp-secret PW", "CMP shared secret (stored mode 0600); --cmp-secret-file F",
