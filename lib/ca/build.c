@@ -138,7 +138,7 @@ int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_re
     if (req->sans != NULL && sk_GENERAL_NAME_num(req->sans) > 0 &&
         X509_add1_ext_i2d(x, NID_subject_alt_name, req->sans, 0, X509V3_ADD_DEFAULT) != 1)
         goto ossl;
-    if (!add_ext(x, p->cdp_ext) || !add_ext(x, p->aia_ext))
+    if (!add_ext(x, p->cdp_ext) || !add_ext(x, p->aia_ext) || !add_ext(x, p->nocheck_ext))
         goto ossl;
     if (sign(ca, p, x) <= 0)
         goto ossl;

@@ -53,12 +53,14 @@ struct certa_profile {
     char digest[16];
     const EVP_MD *md;           /* NULL for Ed25519/Ed448 CA keys */
     int legacy, manual;
+    int ocsp_nocheck;           /* add id-pkix-ocsp-nocheck (delegated OCSP signers) */
     /* Encoded once per CA handle: the hot path only adds them. */
     X509_EXTENSION *bc_ext;     /* CA:FALSE, critical */
     X509_EXTENSION *ku_ext_rsa; /* the full set */
     X509_EXTENSION *ku_ext_other; /* without the RSA-only encipherment bits */
     X509_EXTENSION *eku_ext;    /* every allowed EKU, NULL when none */
     X509_EXTENSION *cdp_ext, *aia_ext;
+    X509_EXTENSION *nocheck_ext;
     /* DigestSign initialised once with the CA key and digest; each
      * certificate signs with a copy (skips the per-signature fetch). */
     EVP_MD_CTX *sign_tmpl;

@@ -277,6 +277,8 @@ static int set_key(certa_profile *p, const certa_ca *ca, const char *key, const 
     }
     if (strcmp(key, "legacy") == 0)
         return parse_bool(v, &p->legacy);
+    if (strcmp(key, "ocsp_nocheck") == 0)
+        return parse_bool(v, &p->ocsp_nocheck);
     if (strcmp(key, "approval") == 0) {
         if (strcasecmp(v, "auto") == 0)
             p->manual = 0;
@@ -420,6 +422,13 @@ static int finish_profile(certa_ca *ca, certa_profile *p)
         return certa_error_ossl(CERTA_ECRYPTO, "profile '%s': encoding crl_url", what);
     if ((p->ocsp_url || p->ca_issuers_url) && (p->aia_ext = aia_ext(p->ocsp_url, p->ca_issuers_url)) == NULL)
         return certa_error_ossl(CERTA_ECRYPTO, "profile '%s': encoding ocsp_url/ca_issuers_url", what);
+    if (p->ocsp_nocheck) {
+        ASN1_NULL *null = ASN1_NULL_new();
+        p->nocheck_ext = null ? X509V3_EXT_i2d(NID_id_pkix_OCSP_noCheck, 0, null) : NULL;
+        ASN1_NULL_free(null);
+        if (p->nocheck_ext == NULL)
+            return certa_error_ossl(CERTA_ECRYPTO, "profile '%s': encoding ocsp_nocheck", what);
+    }
     if (p->bc_ext == NULL || (p->key_usage && p->ku_ext_rsa == NULL))
         return certa_error_ossl(CERTA_ECRYPTO, "profile '%s': encoding extensions", what);
     return 0;
@@ -434,7 +443,8 @@ static void profile_defaults(certa_profile *p)
     p->ec_p256 = p->ec_p384 = p->ed25519 = 1;
     static const int nids[] = { NID_commonName, NID_organizationName, NID_organizationalUnitName,
                                 NID_countryName, NID_stateOrProvinceName, NID_localityName,
-                                NID_serialNumber, NID_pkcs9_emailAddress, NID_domainComponent };
+                                NID_serialNumber, NID_pkcs9_emailAddress, NID_domainComponent,
+                                NID_pkcs9_unstructuredName, NID_pkcs9_unstructuredAddress };
     for (size_t i = 0; i < sizeof(nids) / sizeof(nids[0]); i++)
         p->subject[p->nsubject++].nid = nids[i];
     for (int k = 0; k < CERTA_SAN_KINDS; k++)
@@ -461,6 +471,7 @@ static void profile_clear(certa_profile *p)
     X509_EXTENSION_free(p->eku_ext);
     X509_EXTENSION_free(p->cdp_ext);
     X509_EXTENSION_free(p->aia_ext);
+    X509_EXTENSION_free(p->nocheck_ext);
     EVP_MD_CTX_free(p->sign_tmpl);
     memset(p, 0, sizeof(*p));
 }

@@ -149,6 +149,31 @@ static void test_policy(void **state)
     test_tmpdir_remove(dir);
 }
 
+static void test_ocsp_nocheck(void **state)
+{
+    (void)state;
+    char *dir = make_ca("[profile ocsp]\nextended_key_usage = ocsp-signing\nocsp_nocheck = yes\n"
+                        "key_usage = digitalSignature\ncrl_url =\n");
+    certa_ca *ca = NULL;
+    assert_int_equal(open_ca(dir, &ca), 0);
+    EVP_PKEY *key = NULL;
+    X509_NAME *name = NULL;
+    assert_int_equal(certa_key_generate("ec:p256", &key), 0);
+    assert_int_equal(certa_name_parse("CN=OCSP signer", &name), 0);
+    struct certa_request req = { .subject = name, .pubkey = key, .profile = "ocsp" };
+    struct certa_issue_result res;
+    assert_int_equal(certa_ca_submit(ca, &req, &res), 0);
+    assert_int_equal(res.decision, CERTA_DECISION_ISSUED);
+    assert_true(X509_get_ext_by_NID(res.cert, NID_id_pkix_OCSP_noCheck, -1) >= 0);
+    assert_true(X509_get_ext_by_NID(res.cert, NID_crl_distribution_points, -1) < 0);
+    assert_int_equal(X509_get_extended_key_usage(res.cert), XKU_OCSP_SIGN);
+    certa_issue_result_clear(&res);
+    X509_NAME_free(name);
+    EVP_PKEY_free(key);
+    certa_ca_free(ca);
+    test_tmpdir_remove(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -156,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_unsafe_profiles_refused),
         cmocka_unit_test(test_keyusage_parse),
         cmocka_unit_test(test_policy),
+        cmocka_unit_test(test_ocsp_nocheck),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
