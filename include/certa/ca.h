@@ -133,11 +133,24 @@ CERTA_API void certa_issue_result_clear(struct certa_issue_result *r);
 
 /* Runs a request through the pipeline. Returns 0 with the decision in res
  * (ISSUED: recorded durably before return; PENDING: request stored;
- * REJECTED: nothing stored). Negative return only for internal failures
- * (store, crypto), with nothing stored either. */
+ * REJECTED: nothing stored). Negative return for an unknown profile
+ * (CERTA_ENOTFOUND, naming it) and for internal failures (store, crypto),
+ * with nothing stored either.
+ *
+ * The rules (lib/ca/policy.c, build.c): a key type/size the profile does not
+ * list is REJECTED BAD_ALG; a subject attribute or SAN the profile does not
+ * list, or whose value misses the profile's pattern, is REJECTED BAD_REQUEST
+ * (refused, never silently dropped); an EKU request overlapping none of the
+ * profile's is REJECTED BAD_REQUEST. CA:TRUE, keyCertSign, cRLSign and any
+ * extension the profile does not list are never granted: the certificate
+ * simply lacks them. EKU = requested ∩ allowed (all allowed when none asked),
+ * key usage likewise, validity = min(requested, profile, CA's notAfter).
+ * A request with transaction_id also gets a request row, for certa_ca_poll. */
 CERTA_API int certa_ca_submit(certa_ca *ca, const struct certa_request *req,
                               struct certa_issue_result *res);
-/* The same for n requests with one durable commit (group commit). */
+/* The same for n requests with one durable commit (group commit). An
+ * unknown profile in any request fails the whole batch before anything is
+ * signed; an internal failure rolls the whole batch back. */
 CERTA_API int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs,
                                     size_t n, struct certa_issue_result *res);
 
