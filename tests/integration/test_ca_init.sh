@@ -3,6 +3,7 @@
 # protected key; every certificate checked with the openssl CLI.
 source "$(dirname "$0")/ca_common.sh"
 
+openssl req -new -newkey ed25519 -nodes -keyout any.key -subj "/CN=any" -out any.csr 2>/dev/null
 for key in ec:p256 ec:p384 rsa:2048 ed25519; do
   d=root-${key/:/-}
   "$CERTA" ca init --dir "$d" --subject "CN=Root $key,O=Example" --key "$key" --days 400 >/dev/null
@@ -17,8 +18,11 @@ for key in ec:p256 ec:p384 rsa:2048 ed25519; do
   openssl pkey -in "$d/ca.key" -noout || fail "$key: ca.key not readable by openssl"
   grep -q '^\[profile default\]' "$d/ca.conf" || fail "$key: ca.conf has no default profile"
   [ "$(sqlite3 "$d/ca.db" 'select count(*) from certificates')" = 0 ] || fail "$key: store not empty"
-  "$CERTA" ca cert --dir "$d" | openssl x509 -noout -subject | grep -q "Root $key" || fail "$key: ca cert"
-  ok "root $key"
+  "$CERTA" ca cert --dir "$d" >cert.pem
+  openssl x509 -in cert.pem -noout -subject | grep -q "Root $key" || fail "$key: ca cert"
+  "$CERTA" ca issue --dir "$d" --csr any.csr --out "$d.leaf" >/dev/null
+  openssl verify -CAfile "$d/ca.crt" "$d.leaf" >/dev/null || fail "$key: leaf does not verify"
+  ok "root $key (and a leaf under it)"
 done
 case $(openssl x509 -in root-rsa-2048/ca.crt -noout -text) in *"RSA Public-Key: (2048 bit)"*|*"Public-Key: (2048 bit)"*) ;; *) fail "rsa size";; esac
 
@@ -30,7 +34,7 @@ ok "default key ec:p256"
 # Intermediate signed by a certa root, recorded in the root's store.
 "$CERTA" ca init --dir inter --subject "CN=Intermediate,O=Example" --parent root-ec-p256 --path-len 0 >/dev/null
 openssl verify -CAfile root-ec-p256/ca.crt inter/ca.crt >/dev/null || fail "intermediate does not verify"
-[ "$(sqlite3 root-ec-p256/ca.db 'select count(*) from certificates')" = 1 ] || fail "parent did not record the intermediate"
+[ "$(sqlite3 root-ec-p256/ca.db "select count(*) from certificates where profile = 'ca'")" = 1 ] || fail "parent did not record the intermediate"
 cmp <(openssl x509 -in inter/chain.pem) <(openssl x509 -in root-ec-p256/ca.crt) || fail "chain.pem is not the parent"
 "$CERTA" ca cert --dir inter --chain | grep -c "BEGIN CERTIFICATE" | grep -qx 2 || fail "ca cert --chain"
 # A leaf from the intermediate verifies through the chain.
