@@ -272,6 +272,24 @@ static void test_transactions(void **state)
     certa_store_close(other);
 }
 
+/* WAL: a reader on another handle neither blocks on nor sees an open write
+ * transaction, and sees it once committed. */
+static void test_concurrent_reader(void **state)
+{
+    struct fixture *f = *state;
+    certa_store *reader;
+    int exists = -1;
+    assert_int_equal(certa_store_open(f->path, CERTA_STORE_READONLY, &reader), 0);
+    assert_int_equal(certa_store_begin(f->s), 0);
+    add_cert(f->s, "0c", "CN=c", 100);
+    assert_int_equal(certa_store_cert_exists(reader, "0c", &exists), 0);
+    assert_int_equal(exists, 0);
+    assert_int_equal(certa_store_commit(f->s), 0);
+    assert_int_equal(certa_store_cert_exists(reader, "0c", &exists), 0);
+    assert_int_equal(exists, 1);
+    certa_store_close(reader);
+}
+
 static void test_counters_meta(void **state)
 {
     struct fixture *f = *state;
@@ -485,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_revoke, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hold_release, setup, teardown),
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_reader, setup, teardown),
         cmocka_unit_test_setup_teardown(test_counters_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests, setup, teardown),
         cmocka_unit_test_setup_teardown(test_txn_nonce, setup, teardown),
