@@ -1,0 +1,40 @@
+/* The device side's HTTP client (libcurl): what every enrollment protocol and
+ * revocation fetch uses to reach a CA, leaving through the trustpoint's
+ * source address or interface, VRF device or network namespace, or proxy.
+ * Responses are bounded in size; a failure says what failed (DNS, connect,
+ * timeout, HTTP status) in certa_error_last(). */
+#ifndef CERTA_HTTP_CLIENT_H
+#define CERTA_HTTP_CLIENT_H
+
+#include <stddef.h>
+#include "certa/util.h"
+
+/* How to leave the device. Every field may be NULL or "" for "not set". */
+struct certa_http_route {
+    const char *source_ip;      /* bind to this local address */
+    const char *interface;      /* bind to this interface (SO_BINDTODEVICE) */
+    const char *vrf;            /* bind to this VRF device (SO_BINDTODEVICE) */
+    const char *netns;          /* open the socket inside /run/netns/NAME */
+    const char *proxy;          /* http://host:port */
+    long timeout_s;             /* whole-transfer timeout, 0 = 30 s */
+    size_t max_response;        /* bound on the body, 0 = 1 MiB */
+};
+
+struct certa_http_result {
+    long status;                /* HTTP status (0 when no response) */
+    char content_type[96];      /* "" when the server sent none */
+    certa_buf body;
+};
+CERTA_API void certa_http_result_clear(struct certa_http_result *r);
+
+/* GET url (body NULL) or POST body with content_type. Returns 0 when an HTTP
+ * response arrived, whatever its status (the caller judges it); CERTA_ENET for
+ * DNS/connect/TLS failures, CERTA_ETIMEOUT, CERTA_ETOOBIG past max_response. */
+CERTA_API int certa_http_fetch(const char *url, const struct certa_http_route *route,
+                               const char *content_type, const void *body, size_t body_len,
+                               struct certa_http_result *out);
+
+/* Percent-encodes data for a query value (base64's '+', '/', '=' included). */
+CERTA_API int certa_http_urlencode(const void *data, size_t len, certa_buf *out);
+
+#endif
