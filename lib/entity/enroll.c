@@ -144,6 +144,7 @@ int certa_enroll_online(const char *state, const char *name)
     if ((rc = certa_trustpoint_secret_get(state, name, "challenge", &challenge)) < 0)
         goto out;
     ctx.challenge = challenge;
+    certa_enroll_route(&tp, &ctx.route);
     rc = proto->enroll(&ctx);
 out:
     if (challenge != NULL) {
@@ -153,4 +154,14 @@ out:
     X509_REQ_free(ctx.req);
     EVP_PKEY_free(ctx.key);
     return rc;
+}
+
+void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_route *route)
+{
+    memset(route, 0, sizeof(*route));
+    route->source_ip = tp->source_ip;
+    route->interface = tp->interface;
+    route->vrf = tp->vrf;
+    route->netns = tp->netns;
+    route->proxy = tp->proxy;
 }

@@ -5,6 +5,7 @@
 #ifndef CERTA_ENTITY_ENROLL_H
 #define CERTA_ENTITY_ENROLL_H
 
+#include "certa/http_client.h"
 #include "certa/trustpoint.h"
 
 struct certa_enroll_ctx {
@@ -13,6 +14,9 @@ struct certa_enroll_ctx {
     EVP_PKEY *key;          /* the trustpoint's (signing) key, loaded or generated */
     X509_REQ *req;          /* the PKCS#10 built from the trustpoint */
     const char *challenge;  /* challenge password or NULL */
+    struct certa_http_route route; /* how to reach the CA (from the trustpoint) */
+    int resume;             /* pick an interrupted poll back up */
+    int flags;              /* protocol-specific (CMP: cr instead of ir/kur, p10cr) */
 };
 
 struct certa_enroll_protocol {
@@ -20,7 +24,19 @@ struct certa_enroll_protocol {
     /* Obtains a certificate for ctx->req and installs it with
      * certa_trustpoint_import; CERTA_EPENDING while the CA decides. */
     int (*enroll)(const struct certa_enroll_ctx *ctx);
+    /* Fetches the CA's certificates for `certa ca authenticate` (SCEP
+     * GetCACert, CMP genm): *certs gets the CA certificate and any RA or
+     * intermediate certificates, owned by the caller. ctx->key and ctx->req
+     * are NULL here. */
+    int (*fetch_ca)(const struct certa_enroll_ctx *ctx, STACK_OF(X509) **certs);
+    /* Asks the CA to revoke the trustpoint's certificate (CMP rr); NULL
+     * when the protocol cannot. */
+    int (*revoke)(const struct certa_enroll_ctx *ctx, int reason);
 };
+
+/* Fills route from the trustpoint's source-ip, interface, vrf, netns and
+ * proxy settings (pointers into tp). */
+void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_route *route);
 
 /* The protocol called name, or NULL when this build has none. */
 const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name);
