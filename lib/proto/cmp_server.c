@@ -613,7 +613,6 @@ static int cmp_handle(void *state, certa_ca *ca, const struct certa_http_request
     if (rq.fail_bit >= 0) {
         snprintf(res->log_detail, sizeof(res->log_detail), "cmp txid=%.16s failInfo=%s: %.100s", rq.txid,
                  fail_names[rq.fail_bit], rq.fail_text);
-        certa_log(CERTA_LOG_INFO, "cmp refused: %s", res->log_detail);
     } else {
         snprintf(res->log_detail, sizeof(res->log_detail), "cmp txid=%.16s %.60s %.90s", rq.txid, rq.requester,
                  rq.detail[0] ? rq.detail : "answered");
