@@ -325,6 +325,7 @@ static void test_wrong_mac(void **state)
     client_mac(&cl, f->ref, "not-the-secret");
     refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_badMessageCheck);
     client_free(&cl);
+    EVP_PKEY_free(k);
     /* the secret was not spent by the failed attempt */
     X509 *x = enroll_mac(f, &k);
     X509_free(x);
@@ -398,6 +399,7 @@ static void test_mutations(void **state)
         refused(f, &cl, OSSL_CMP_IR, cases[i].bit);
         client_free(&cl);
     }
+    EVP_PKEY_free(k);
     /* none of them spent the one-time secret */
     X509 *x = enroll_mac(f, &k);
     X509_free(x);
