@@ -9,6 +9,7 @@
 #include <time.h>
 #include <openssl/asn1t.h>
 #include <openssl/cmp.h>
+#include <openssl/x509v3.h>
 #include "certa/ca.h"
 #include "certa/cmp.h"
 #include "certa/csr.h"
@@ -639,6 +640,36 @@ static void test_genm_ca_certs(void **state)
     client_free(&cl);
 }
 
+static void test_genm_template(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    client_init(&cl, f, "/.well-known/cmp/p/ipsec", NULL, NULL);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_push0_genm_ITAV(cl.c, OSSL_CMP_ITAV_create(OBJ_nid2obj(NID_id_it_certReqTemplate), NULL)));
+    STACK_OF(OSSL_CMP_ITAV) *items = OSSL_CMP_exec_GENM_ses(cl.c);
+    assert_non_null(items);
+    ASN1_TYPE *v = OSSL_CMP_ITAV_get0_value(sk_OSSL_CMP_ITAV_value(items, 0));
+    assert_non_null(v);
+    assert_int_equal(v->type, V_ASN1_SEQUENCE);
+    /* CertReqTemplateContent: step into the SEQUENCE, then the CertTemplate */
+    const unsigned char *p = v->value.sequence->data;
+    long len;
+    int tag, xclass;
+    assert_false(ASN1_get_object(&p, &len, &tag, &xclass, v->value.sequence->length) & 0x80);
+    OSSL_CRMF_CERTTEMPLATE *t = d2i_OSSL_CRMF_CERTTEMPLATE(NULL, &p, len);
+    assert_non_null(t);
+    X509_EXTENSIONS *exts = OSSL_CRMF_CERTTEMPLATE_get0_extensions(t);
+    EXTENDED_KEY_USAGE *eku = X509V3_get_d2i(exts, NID_ext_key_usage, NULL, NULL);
+    assert_non_null(eku);
+    /* the ipsec profile grants ike only */
+    assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    OSSL_CRMF_CERTTEMPLATE_free(t);
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    client_free(&cl);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -657,6 +688,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_p10cr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
