@@ -194,6 +194,7 @@ struct certad_logrec {
     size_t bytes;
     double ms;
     const char *detail;
+    const char *client;         /* verified TLS client subject, or NULL */
     int tls;
 };
 void certad_log_request(const struct certad_logrec *r);

@@ -9,6 +9,7 @@
 #include <event2/bufferevent_ssl.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include "certa/csr.h"
 #include "certad.h"
 
 void certad_remote(struct evhttp_connection *evcon, char *buf, size_t len)
@@ -163,6 +164,8 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     char remote[80], logpath[256];
     certad_remote(evhttp_request_get_connection(req), remote, sizeof(remote));
     snprintf(logpath, sizeof(logpath), "%s", raw);
+    X509 *peer = client_cert(f, evhttp_request_get_connection(req));
+    char *client = peer ? certa_name_text(X509_get_subject_name(peer)) : NULL;
     struct certa_http_response res = { .status = 500 };
     size_t plen = 0;
     char *path = evhttp_uridecode(raw, 0, &plen);
@@ -180,9 +183,10 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     clock_gettime(CLOCK_MONOTONIC, &t1);
     struct certad_logrec r = {
         .worker = w->id, .remote = remote, .method = method, .path = logpath, .tls = f->tls,
-        .status = status, .bytes = bytes, .detail = detail,
+        .status = status, .bytes = bytes, .detail = detail, .client = client,
         .ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
     };
     certad_log_request(&r);
+    free(client);
     free(path);
 }

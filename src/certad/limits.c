@@ -101,7 +101,7 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
         certad_remote(evcon, remote, sizeof(remote));
         struct certad_logrec r = {
             .worker = w->id, .remote = remote, .method = "-", .path = "-", .tls = c->tls,
-            .status = c->early_status,
+            .status = c->timed_out ? 408 : c->early_status,
             .detail = c->timed_out ? "request not complete within header_timeout, connection closed"
                       : c->early_status == 413 ? "body over max_body, not passed to any service"
                                                : "request refused by the HTTP parser",

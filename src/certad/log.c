@@ -62,7 +62,12 @@ void certad_log_request(const struct certad_logrec *r)
     timestamp(ts, sizeof(ts));
     n = (size_t)snprintf(line, cap, "time=%s worker=%d remote=", ts, r->worker);
     n = put_value(line, n, cap, r->remote, 0);
-    n += (size_t)snprintf(line + n, cap - n, " tls=%d method=", r->tls);
+    n += (size_t)snprintf(line + n, cap - n, " tls=%d", r->tls);
+    if (r->client != NULL) {
+        n += (size_t)snprintf(line + n, cap - n, " client=");
+        n = put_value(line, n, cap, r->client, 1);
+    }
+    n += (size_t)snprintf(line + n, cap - n, " method=");
     n = put_value(line, n, cap, r->method, 0);
     n += (size_t)snprintf(line + n, cap - n, " path=");
     n = put_value(line, n, cap, r->path, 0);
