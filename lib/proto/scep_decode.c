@@ -103,7 +103,7 @@ int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f)
     return 0;
 }
 
-int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, struct scep_fail_res *f)
+int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, int legacy, struct scep_fail_res *f)
 {
     PKCS7 *env = NULL;
     BIO *out = NULL;
@@ -134,6 +134,12 @@ int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, struct scep_f
     switch (m->cipher_nid) {
     case NID_aes_128_cbc: case NID_aes_192_cbc: case NID_aes_256_cbc: case NID_des_ede3_cbc:
         break;
+    case NID_des_cbc:
+        /* Clients that predate GetCACaps (micromdm's scepclient 2.1 too). */
+        if (legacy)
+            break;
+        scep_fail(f, SCEP_BADALG, "single DES envelope refused ([scep] legacy = yes allows it)");
+        goto out;
     default:
         scep_fail(f, SCEP_BADALG, "envelope cipher %s not supported (AES-CBC or DES3)",
                   OBJ_nid2sn(m->cipher_nid));

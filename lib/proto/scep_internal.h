@@ -7,6 +7,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 #include "certa/ca.h"
 #include "certa/service.h"
@@ -66,8 +67,9 @@ int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m);
  * 0 when good, 1 with f set when not. */
 int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f);
 /* Decrypts the pkcsPKIEnvelope for our recipient certificate and key.
- * 0 when good, 1 with f set (another recipient, cipher, decryption). */
-int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, struct scep_fail_res *f);
+ * Single DES only with legacy. 0 when good, 1 with f set (another
+ * recipient, cipher, decryption). */
+int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, int legacy, struct scep_fail_res *f);
 
 /* A CertRep to build. */
 struct scep_reply {
@@ -106,6 +108,7 @@ struct scep_state {
     STACK_OF(X509) *ra_extra;   /* {CA}, included in CertReps the RA signs */
     char *profile;              /* NULL: the CA's default */
     int legacy;
+    OSSL_PROVIDER *prov_legacy, *prov_default; /* loaded for single DES */
     int64_t clock_skew;         /* 0: signingTime not checked */
     char caps[256];
     certa_buf cacert;           /* the GetCACert answer, pre-encoded */

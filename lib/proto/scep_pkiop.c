@@ -419,7 +419,7 @@ int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *
         rc = failf(&o, SCEP_BADALG, "the requester's key must be RSA to receive an envelope");
         goto out;
     }
-    if (scep_msg_open(&o.m, o.rcert, o.rkey, &f)) {
+    if (scep_msg_open(&o.m, o.rcert, o.rkey, st->legacy, &f)) {
         rc = fail(&o, &f);
         goto out;
     }

@@ -5,7 +5,8 @@
  *
  * Settings ([scep] in certad's config, else in ca.conf):
  *   profile = NAME        profile for SCEP requests (default: [ca] default_profile)
- *   legacy = yes          accept MD5 and advertise SHA-1 (old devices)
+ *   legacy = yes          accept MD5 digests and single-DES envelopes, advertise
+ *                         SHA-1 (old devices; loads OpenSSL's legacy provider)
  *   ra = auto|yes         RA certificate only when the CA key is not RSA (auto),
  *                         or always (yes)
  *   ra_key = rsa:2048     key of the RA certificate; ra_days = 730
@@ -64,6 +65,10 @@ static void scep_stop(void *state)
     certa_buf_free(&st->cacert);
     certa_buf_free(&st->nextca);
     certa_buf_free(&st->crl);
+    if (st->prov_legacy)
+        OSSL_PROVIDER_unload(st->prov_legacy);
+    if (st->prov_default)
+        OSSL_PROVIDER_unload(st->prov_default);
     pthread_mutex_destroy(&st->crl_lock);
     free(st);
 }
@@ -152,6 +157,15 @@ static int scep_start(const struct certa_service_env *env, void **state)
         goto out;
     }
     st->legacy = yes(setting(env, "legacy"));
+    if (st->legacy) {
+        /* Loading one provider stops the implicit default: load both. */
+        st->prov_default = OSSL_PROVIDER_load(NULL, "default");
+        st->prov_legacy = OSSL_PROVIDER_load(NULL, "legacy");
+        if (st->prov_default == NULL || st->prov_legacy == NULL) {
+            rc = certa_error_ossl(CERTA_EUNSUPPORTED, "[scep] legacy = yes needs OpenSSL's legacy provider");
+            goto out;
+        }
+    }
     const char *profile = setting(env, "profile");
     if (certa_ca_profile(ca, profile) == NULL) {
         rc = certa_error_set(CERTA_ENOTFOUND, "[scep] profile %s: no such profile in ca.conf", profile ? profile : "(default)");
@@ -190,7 +204,10 @@ static int scep_start(const struct certa_service_env *env, void **state)
     const char *next = setting(env, "next_ca_cert");
     if (next && next[0] && (rc = encode_nextca(st, ca, next)) < 0)
         goto out;
-    snprintf(st->caps, sizeof(st->caps), "POSTPKIOperation\nSHA-256\nSHA-512\nAES\nDES3\nSCEPStandard\nRenewal\n%s%s",
+    /* SHA-384 is accepted anyway; advertising it also lets strongSwan 5.9's
+     * pki, which tests its capability bits by index, pick AES. */
+    snprintf(st->caps, sizeof(st->caps),
+             "POSTPKIOperation\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\nSCEPStandard\nRenewal\n%s%s",
              st->legacy ? "SHA-1\n" : "", st->nextca.len ? "GetNextCACert\n" : "");
 out:
     if (rc < 0) {

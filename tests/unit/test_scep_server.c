@@ -10,6 +10,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
+#include <openssl/provider.h>
 #include <openssl/rand.h>
 #include "certa/ca.h"
 #include "certa/challenge.h"
@@ -900,6 +901,41 @@ static void test_getcert_getcrl_get(void **state)
     OPENSSL_free(csr);
 }
 
+/* Single DES and MD5: refused (badAlg) unless [scep] legacy = yes. */
+static void test_legacy_gate(void **state)
+{
+    (void)state;
+    OSSL_PROVIDER *def = OSSL_PROVIDER_load(NULL, "default");
+    OSSL_PROVIDER *leg = OSSL_PROVIDER_load(NULL, "legacy");
+    assert_non_null(def);
+    assert_non_null(leg);
+    const EVP_CIPHER *des = EVP_CIPHER_fetch(NULL, "DES-CBC", NULL);
+    assert_non_null(des);
+    struct reply r;
+    int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
+    enroll(&W.rsa, W.k1, W.self1, "tx-des", "CN=device-one", challenge(&W.rsa, NULL, 0), des, &r);
+    expect_fail(&W.rsa, &r, 0, c0, q0);
+    struct ca_env legacy = { .ca = W.rsa.ca, .legacy = "yes", .recipient = W.rsa.recipient };
+    assert_int_equal(start(&legacy), 0);
+    enroll(&legacy, W.k1, W.self1, "tx-des-legacy", "CN=device-one", challenge(&W.rsa, NULL, 0), des, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.cipher_nid, NID_des_cbc);
+    assert_issued_by(&W.rsa, r.cert);
+    reply_clear(&r);
+    unsigned char *csr;
+    size_t len;
+    csr_der(W.k2, "CN=device-two", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o = { .type = 19, .txid = "tx-md5-legacy", .md = EVP_md5(), .signer = W.self2, .key = W.k2 };
+    pkiop(&legacy, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+    certa_service_scep.stop(legacy.state);
+    EVP_CIPHER_free((EVP_CIPHER *)des);
+    OSSL_PROVIDER_unload(leg);
+    OSSL_PROVIDER_unload(def);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -917,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_manual_poll_approve),
         cmocka_unit_test(test_renewal),
         cmocka_unit_test(test_getcert_getcrl_get),
+        cmocka_unit_test(test_legacy_gate),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
