@@ -114,10 +114,11 @@ static int answer(struct op *o, const struct certa_issue_result *r)
     }
 }
 
-/* Binds the transaction to the requester's key. 0 ok, 1 answered (another key). */
-static int bind_txn(struct op *o, int64_t request_id, int *rc)
+/* Binds the transaction to the requester's key (no write when it already
+ * is). 0 ok, 1 answered (another key) or failed (rc < 0). */
+static int bind_txn(struct op *o, int *rc)
 {
-    *rc = certa_store_txn_bind(certa_ca_store(o->ca), "scep", o->m.txid, o->key_id, request_id, NULL);
+    *rc = certa_store_txn_bind(certa_ca_store(o->ca), "scep", o->m.txid, o->key_id, 0, NULL);
     if (*rc == CERTA_EEXIST) {
         *rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
         return 1;
@@ -136,7 +137,7 @@ static int answer_stored(struct op *o, int *rc)
         *rc = 0;
         return 0;
     }
-    if (*rc == 0 && !bind_txn(o, r.request_id, rc))
+    if (*rc == 0 && !bind_txn(o, rc))
         *rc = answer(o, &r);
     certa_issue_result_clear(&r);
     return 1;
@@ -236,20 +237,33 @@ static int enroll(struct op *o)
         snprintf(requester, sizeof(requester), chal == 0 ? "challenge:%s" : "%s",
                  chal == 0 ? ref : pw ? "unverified-challenge" : "none");
     }
-    if (bind_txn(o, 0, &rc))
+    /* The binding and the challenge's use in one durable commit. */
+    certa_store *store = certa_ca_store(o->ca);
+    if ((rc = certa_store_begin(store)) < 0)
         goto out;
-    if (chal == 0) {
-        rc = certa_challenge_consume(certa_ca_store(o->ca), ref, (int64_t)time(NULL));
-        if (rc == CERTA_ESTATE || rc == CERTA_ENOTFOUND) {
+    rc = certa_store_txn_bind(store, "scep", o->m.txid, o->key_id, 0, NULL);
+    if (rc == 0 && chal == 0) {
+        rc = certa_challenge_consume(store, ref, (int64_t)time(NULL));
+        if ((rc == CERTA_ESTATE || rc == CERTA_ENOTFOUND) && manual) {
             /* Another request took the last use since the check. */
-            if (!manual) {
-                rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
-                goto out;
-            }
             snprintf(requester, sizeof(requester), "unverified-challenge");
-        } else if (rc < 0) {
-            goto out;
+            rc = 0;
         }
+    }
+    if (rc == 0)
+        rc = certa_store_commit(store);
+    if (rc < 0) {
+        int code = rc;
+        char msg[256];
+        snprintf(msg, sizeof(msg), "%s", certa_error_last());
+        certa_store_rollback(store);
+        if (code == CERTA_EEXIST)
+            rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
+        else if (code == CERTA_ESTATE || code == CERTA_ENOTFOUND)
+            rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
+        else
+            rc = certa_error_set(code, "%s", msg);
+        goto out;
     }
     if ((rc = certa_request_from_csr(csr, &cr)) < 0)
         goto out;
@@ -259,8 +273,6 @@ static int enroll(struct op *o)
     cr.req.transaction_id = o->m.txid;
     cr.req.renewal_of = renewal ? serial : NULL;
     if ((rc = certa_ca_submit(o->ca, &cr.req, &r)) < 0)
-        goto out;
-    if (r.request_id != 0 && bind_txn(o, r.request_id, &rc))
         goto out;
     rc = answer(o, &r);
 out:
