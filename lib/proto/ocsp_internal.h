@@ -58,6 +58,19 @@ size_t ocsp_cache_due(struct ocsp_cache *c, int64_t now, unsigned char (*keys)[O
                       size_t *lens, size_t max);
 size_t ocsp_cache_count(struct ocsp_cache *c);
 
+/* ---- ocsp_memo.c: request bytes -> checked CertID ---------------------- */
+#define OCSP_MEMO_REQ_MAX 512      /* longer requests are always decoded */
+struct ocsp_memo;
+int ocsp_memo_new(size_t max_entries, struct ocsp_memo **out);
+void ocsp_memo_free(struct ocsp_memo *m);
+/* 1 when these exact bytes were a valid nonce-less single request for this
+ * CA before, with its CertID DER and serial. */
+int ocsp_memo_get(struct ocsp_memo *m, const unsigned char *req, size_t rlen,
+                  unsigned char key[OCSP_CERTID_MAX], size_t *klen,
+                  unsigned char serial[OCSP_SERIAL_MAX], size_t *slen);
+void ocsp_memo_put(struct ocsp_memo *m, const unsigned char *req, size_t rlen,
+                   const unsigned char *key, size_t klen, const unsigned char *serial, size_t slen);
+
 /* ---- ocsp_signer.c: who signs, and signing a basic response ------------ */
 struct ocsp_signer {
     X509 *cert;                    /* signing certificate (CA or delegated) */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pthread.h>
 #include <openssl/ocsp.h>
 #include <openssl/x509v3.h>
 #include "certa/ca.h"
@@ -540,6 +541,65 @@ static void test_delegated_signer(void **state)
     X509_free(signer);
 }
 
+/* Workers answering concurrently (each with its own CA handle, as certad
+ * runs them) while a revocation invalidates and tick() re-signs. */
+struct worker {
+    struct fx *f;
+    certa_ca *ca;
+    unsigned char *der[2];
+    int len[2];
+    int bad;
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < 400; i++) {
+        struct certa_http_request req = { .method = "POST", .path = "/ocsp",
+                                          .body = w->der[i % 2], .body_len = (size_t)w->len[i % 2] };
+        struct certa_http_response res = { .status = 500 };
+        if (certa_service_ocsp.handle(w->f->svc, w->ca, &req, &res) != 0 || res.status != 200 ||
+            strncmp(res.log_detail, "ocsp ", 5) != 0 || strstr(res.log_detail, "unknown") ||
+            strstr(res.log_detail, "Error"))
+            w->bad++;
+        certa_buf_free(&res.body);
+    }
+    return NULL;
+}
+
+static void test_threads(void **state)
+{
+    struct fx *f = *state;
+    const char *const s1[] = { "a1", NULL }, *const s2[] = { "a2", NULL };
+    OCSP_REQUEST *r1 = request(certa_ca_cert(f->ca), EVP_sha1(), -1, s1);
+    OCSP_REQUEST *r2 = request(certa_ca_cert(f->ca), EVP_sha256(), -1, s2);
+    struct worker w[2];
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].f = f;
+        assert_int_equal(certa_ca_open(f->cadir, NULL, CERTA_CA_READONLY, &w[i].ca), 0);
+        w[i].len[0] = der_of(r1, &w[i].der[0]);
+        w[i].len[1] = der_of(r2, &w[i].der[1]);
+        assert_int_equal(pthread_create(&t[i], NULL, worker_run, &w[i]), 0);
+    }
+    assert_int_equal(certa_ca_revoke(f->ca, "a2", CERTA_REASON_AFFILIATION_CHANGED, 0), 0);
+    certa_service_ocsp.revoked(f->svc, "a2");
+    certa_service_ocsp.tick(f->svc, f->ca);
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(pthread_join(t[i], NULL), 0);
+        assert_int_equal(w[i].bad, 0);
+        OPENSSL_free(w[i].der[0]);
+        OPENSSL_free(w[i].der[1]);
+        certa_ca_free(w[i].ca);
+    }
+    struct certa_http_response res;
+    assert_int_equal(status_now(f, "a2", &res), V_OCSP_CERTSTATUS_REVOKED);
+    certa_buf_free(&res.body);
+    OCSP_REQUEST_free(r1);
+    OCSP_REQUEST_free(r2);
+}
+
 /* The cache alone: bound, refresh and staleness times, generations. */
 static void test_cache_unit(void **state)
 {
@@ -597,6 +657,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_cache_unit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
