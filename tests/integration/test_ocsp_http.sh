@@ -70,6 +70,7 @@ cmp -s get.der post.der || fail "POST without nonce did not get the cached respo
 ok "GET form: good, Cache-Control/ETag/Last-Modified/Expires, 304 on If-None-Match"
 
 # Malformed requests: malformedRequest (HTTP 200), nothing stored.
+resp_text() { openssl ocsp -respin "$1" -resp_text -noverify 2>&1 || true; }
 before=$(store_state ca)
 printf 'garbage' >bad.der
 head -c 20 req.der >trunc.der
@@ -77,12 +78,10 @@ for f in bad.der trunc.der; do
   code=$(curl -sS -o resp.der -w '%{http_code}' -H 'Content-Type: application/ocsp-request' \
     --data-binary @$f "$BASE/ocsp")
   [ "$code" = 200 ] || fail "$f: HTTP $code"
-  openssl ocsp -respin resp.der -resp_text -noverify 2>&1 | grep -qi "malformedrequest" ||
-    fail "$f: not malformedRequest"
+  resp_text resp.der | grep -qi "malformedrequest" || fail "$f: not malformedRequest"
 done
 code=$(curl -sS -o resp.der -w '%{http_code}' "$BASE/ocsp/not-base64!!")
-openssl ocsp -respin resp.der -resp_text -noverify 2>&1 | grep -qi "malformedrequest" ||
-  fail "bad GET: not malformedRequest"
+resp_text resp.der | grep -qi "malformedrequest" || fail "bad GET: not malformedRequest"
 ok "malformed and truncated requests: malformedRequest"
 
 # Another issuer (same name, another key): unauthorized.
@@ -103,7 +102,7 @@ start_certad ca
 out=$(ask d1.crt -resp_text)
 grep -q "^d1.crt: good" <<<"$out" || fail "delegated: d1 not good: $out"
 grep -q "Response verify OK" <<<"$out" || fail "delegated response not verified: $out"
-grep -q "Subject: CN = ca OCSP signer" <<<"$out" || fail "signer certificate not in the response: $out"
+grep -Eq "Subject: ?CN ?= ?ca OCSP signer" <<<"$out" || fail "signer certificate not in the response: $out"
 out=$(ask d2.crt)
 grep -q "^d2.crt: revoked" <<<"$out" || fail "delegated: d2 not revoked: $out"
 ok "delegated signer: responses verified by openssl, signer certificate included"
