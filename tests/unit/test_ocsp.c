@@ -541,6 +541,45 @@ static void test_delegated_signer(void **state)
     X509_free(signer);
 }
 
+/* Every CA key type signs verifiable responses (EdDSA has no digest). */
+static void test_key_types(void **state)
+{
+    struct fx *f = *state;
+    const char *specs[] = { "rsa:2048", "ec:p384", "ed25519" };
+    for (size_t i = 0; i < 3; i++) {
+        char dir[600];
+        certa_ca *ca;
+        void *svc;
+        snprintf(dir, sizeof(dir), "%s/k%zu", f->dir, i);
+        struct certa_ca_init_params p = { .dir = dir, .subject = "CN=Key CA", .key_spec = specs[i],
+                                          .path_len = -1 };
+        assert_int_equal(certa_ca_init(&p), 0);
+        assert_int_equal(certa_ca_open(dir, NULL, 0, &ca), 0);
+        add_cert(ca, "77");
+        struct certa_service_env env = { .ca = ca, .setting = setting_none };
+        assert_int_equal(certa_service_ocsp.start(&env, &svc), 0);
+        const char *const ids[] = { "77", NULL };
+        OCSP_REQUEST *r = request(certa_ca_cert(ca), EVP_sha1(), 16, ids);
+        unsigned char *der;
+        int n = der_of(r, &der);
+        struct certa_http_request req = { .method = "POST", .path = "/ocsp", .body = der,
+                                          .body_len = (size_t)n };
+        struct certa_http_response res = { .status = 500 };
+        assert_int_equal(certa_service_ocsp.handle(svc, ca, &req, &res), 0);
+        OCSP_BASICRESP *bs;
+        assert_int_equal(resp_status(&res, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+        verify(bs, certa_ca_cert(ca));
+        assert_int_equal(status_of(bs, certa_ca_cert(ca), "77", EVP_sha1(), NULL, NULL),
+                         V_OCSP_CERTSTATUS_GOOD);
+        OCSP_BASICRESP_free(bs);
+        certa_buf_free(&res.body);
+        OPENSSL_free(der);
+        OCSP_REQUEST_free(r);
+        certa_service_ocsp.stop(svc);
+        certa_ca_free(ca);
+    }
+}
+
 /* Workers answering concurrently (each with its own CA handle, as certad
  * runs them) while a revocation invalidates and tick() re-signs. */
 struct worker {
@@ -657,6 +696,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_cache_unit),
     };
