@@ -172,8 +172,6 @@ int certa_scep_reply_decode(const unsigned char *der, size_t len, const struct s
         goto out;
     }
     PKCS7_SIGNER_INFO *si = sk_PKCS7_SIGNER_INFO_value(sis, 0);
-    if ((rc = signer_digest_ok(si, exp->legacy)) < 0)
-        goto out;
     /* FAILURE and PENDING may carry no content at all. */
     if (PKCS7_get_detached(p7) && (detached = BIO_new_mem_buf("", 0)) == NULL) {
         rc = certa_error_set(CERTA_ENOMEM, "out of memory");
@@ -211,10 +209,12 @@ int certa_scep_reply_decode(const unsigned char *der, size_t len, const struct s
     switch (status) {
     case SCEP_PENDING:
         out->status = SCEP_PENDING;
+        rc = signer_digest_ok(si, exp->legacy);
         goto out;
     case SCEP_FAILURE:
         out->status = SCEP_FAILURE;
         out->fail_info = attr_number(si, nids.fail_info);
+        rc = signer_digest_ok(si, exp->legacy);
         goto out;
     case SCEP_SUCCESS:
         break;
@@ -233,7 +233,12 @@ int certa_scep_reply_decode(const unsigned char *der, size_t len, const struct s
         (rc = certs_only(plain.data, plain.len, &out->certs)) < 0)
         goto out;
     out->status = SCEP_SUCCESS;
+    /* Checked last so that a legacy cipher is what gets named when the
+     * answer has both (micromdm: single DES, SHA-1). */
+    rc = signer_digest_ok(si, exp->legacy);
 out:
+    if (rc < 0)
+        certa_scep_reply_clear(out);
     ERR_clear_error();
     certa_buf_free(&plain);
     BIO_free(detached);
