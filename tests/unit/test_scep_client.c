@@ -13,6 +13,7 @@
 #include <openssl/x509v3.h>
 #include "certa/key.h"
 #include "entity/scep_msg.h"
+#include "scep_test_ca.h"
 
 struct fixture {
     EVP_PKEY *ca_key, *dev_key, *other_key;
@@ -23,34 +24,15 @@ struct fixture {
     unsigned char nonce[SCEP_NONCE_LEN];
 };
 
-static X509 *self_signed(EVP_PKEY *key, const char *cn, int ca)
-{
-    X509_NAME *n = X509_NAME_new();
-    X509_NAME_add_entry_by_txt(n, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-    X509 *x = NULL;
-    assert_int_equal(certa_scep_transient_cert(key, n, EVP_sha256(), &x), 0);
-    if (ca) {
-        X509V3_CTX v3;
-        X509V3_set_ctx_nodb(&v3);
-        X509V3_set_ctx(&v3, x, x, NULL, NULL, 0);
-        X509_EXTENSION *e = X509V3_EXT_conf_nid(NULL, &v3, NID_basic_constraints, "critical,CA:TRUE");
-        X509_add_ext(x, e, -1);
-        X509_EXTENSION_free(e);
-        X509_sign(x, key, EVP_sha256());
-    }
-    X509_NAME_free(n);
-    return x;
-}
-
 static int setup(void **state)
 {
     struct fixture *f = calloc(1, sizeof(*f));
     assert_int_equal(certa_key_generate("rsa:2048", &f->ca_key), 0);
     assert_int_equal(certa_key_generate("rsa:2048", &f->dev_key), 0);
     assert_int_equal(certa_key_generate("rsa:2048", &f->other_key), 0);
-    f->ca = self_signed(f->ca_key, "SCEP Test CA", 1);
-    f->other_ca = self_signed(f->other_key, "SCEP Test CA", 1);
-    f->dev_cert = self_signed(f->dev_key, "device", 0);
+    f->ca = test_self_signed(f->ca_key, "SCEP Test CA", 1);
+    f->other_ca = test_self_signed(f->other_key, "SCEP Test CA", 1);
+    f->dev_cert = test_self_signed(f->dev_key, "device", 0);
     f->signers = sk_X509_new_null();
     sk_X509_push(f->signers, f->ca);
     assert_int_equal(certa_scep_nids(&f->nids), 0);
@@ -171,86 +153,17 @@ struct answer {
     X509 *issued;                /* SUCCESS: certificate to return */
 };
 
-static void add_attr(PKCS7_SIGNER_INFO *si, int nid, int type, const void *d, int len)
-{
-    ASN1_STRING *s = ASN1_STRING_type_new(type);
-    ASN1_STRING_set(s, d, len);
-    assert_int_equal(PKCS7_add_signed_attribute(si, nid, type, s), 1);
-}
-
 static void certrep(struct fixture *f, const struct answer *a, certa_buf *out)
 {
-    certa_buf inner = { 0 };
-    if (a->status == SCEP_SUCCESS) {
-        PKCS7 *deg = PKCS7_sign(NULL, NULL, NULL, NULL, PKCS7_PARTIAL);
-        PKCS7_content_new(deg, NID_pkcs7_data);
-        PKCS7_add_certificate(deg, a->issued);
-        unsigned char *d = NULL;
-        int n = i2d_PKCS7(deg, &d);
-        STACK_OF(X509) *to = sk_X509_new_null();
-        sk_X509_push(to, f->dev_cert);
-        BIO *in = BIO_new_mem_buf(d, n);
-        OSSL_LIB_CTX *lctx = NULL;
-        OSSL_PROVIDER *p1 = NULL, *p2 = NULL;
-        EVP_CIPHER *fetched = NULL;
-        PKCS7 *env;
-        if (a->single_des) {
-            lctx = OSSL_LIB_CTX_new();
-            p1 = OSSL_PROVIDER_load(lctx, "default");
-            p2 = OSSL_PROVIDER_load(lctx, "legacy");
-            assert_non_null(p2);
-            fetched = EVP_CIPHER_fetch(lctx, "DES-CBC", NULL);
-            assert_non_null(fetched);
-            env = PKCS7_encrypt_ex(to, in, fetched, PKCS7_BINARY, lctx, NULL);
-        } else {
-            env = PKCS7_encrypt(to, in, a->cipher ? a->cipher : EVP_aes_128_cbc(), PKCS7_BINARY);
-        }
-        assert_non_null(env);
-        unsigned char *e = NULL;
-        int en = i2d_PKCS7(env, &e);
-        certa_buf_append(&inner, e, (size_t)en);
-        OPENSSL_free(e);
-        OPENSSL_free(d);
-        PKCS7_free(env);
-        PKCS7_free(deg);
-        BIO_free(in);
-        sk_X509_free(to);
-        EVP_CIPHER_free(fetched);
-        OSSL_PROVIDER_unload(p2);
-        OSSL_PROVIDER_unload(p1);
-        OSSL_LIB_CTX_free(lctx);
-    }
-    PKCS7 *p7 = PKCS7_sign(NULL, NULL, NULL, NULL, PKCS7_BINARY | PKCS7_PARTIAL);
-    PKCS7_SIGNER_INFO *si = PKCS7_sign_add_signer(p7, a->sign_cert ? a->sign_cert : f->ca,
-                                                  a->sign_key ? a->sign_key : f->ca_key, EVP_sha256(),
-                                                  PKCS7_BINARY | PKCS7_NOSMIMECAP);
-    assert_non_null(si);
-    char num[16];
-    snprintf(num, sizeof(num), "%d", SCEP_CERTREP);
-    add_attr(si, f->nids.message_type, V_ASN1_PRINTABLESTRING, num, (int)strlen(num));
-    snprintf(num, sizeof(num), "%d", a->status);
-    add_attr(si, f->nids.pki_status, V_ASN1_PRINTABLESTRING, num, (int)strlen(num));
-    if (a->fail_info >= 0) {
-        snprintf(num, sizeof(num), "%d", a->fail_info);
-        add_attr(si, f->nids.fail_info, V_ASN1_PRINTABLESTRING, num, (int)strlen(num));
-    }
-    const char *txid = a->txid ? a->txid : f->txid;
-    add_attr(si, f->nids.transaction_id, V_ASN1_PRINTABLESTRING, txid, (int)strlen(txid));
     unsigned char nonce[SCEP_NONCE_LEN];
     memcpy(nonce, f->nonce, sizeof(nonce));
     if (a->wrong_nonce)
         nonce[3] ^= 1;
-    add_attr(si, f->nids.recipient_nonce, V_ASN1_OCTET_STRING, nonce, SCEP_NONCE_LEN);
-    add_attr(si, f->nids.sender_nonce, V_ASN1_OCTET_STRING, nonce, SCEP_NONCE_LEN);
-    BIO *data = BIO_new_mem_buf(inner.data ? (void *)inner.data : (void *)"", (int)inner.len);
-    assert_int_equal(PKCS7_final(p7, data, PKCS7_BINARY), 1);
-    unsigned char *der = NULL;
-    int n = i2d_PKCS7(p7, &der);
-    certa_buf_append(out, der, (size_t)n);
-    OPENSSL_free(der);
-    BIO_free(data);
-    PKCS7_free(p7);
-    certa_buf_free(&inner);
+    struct test_certrep t = { .status = a->status, .fail_info = a->fail_info, .txid = a->txid ? a->txid : f->txid,
+                              .recipient_nonce = nonce, .sign_key = a->sign_key ? a->sign_key : f->ca_key,
+                              .sign_cert = a->sign_cert ? a->sign_cert : f->ca, .encrypt_to = f->dev_cert,
+                              .cipher = a->cipher, .single_des = a->single_des, .issued = a->issued };
+    test_certrep_build(&t, out);
 }
 
 static int decode(struct fixture *f, const struct answer *a, int legacy, struct scep_reply *r)
