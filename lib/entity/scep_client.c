@@ -269,23 +269,24 @@ static int scep_enroll(const struct certa_enroll_ctx *ctx)
                                "to it; key pair '%s' is %s (use --key-type rsa:2048 and a new --key label)",
                                certa_trustpoint_key_label(tp), spec);
     }
+    int pending = certa_scep_pending_load(ctx->state_dir, tp->name, &p);
+    if (pending < 0 && (ctx->resume || pending != CERTA_ENOTFOUND)) {
+        rc = pending;
+        goto out;
+    }
     if ((rc = load_trust(&s)) < 0 || (rc = certa_scep_get_caps(ctx, &caps)) < 0 ||
         (rc = certa_scep_algs_choose(caps, tp->legacy, &s.algs)) < 0)
         goto out;
-    rc = certa_scep_pending_load(ctx->state_dir, tp->name, &p);
     if (ctx->resume) {
-        if (rc == 0)
-            rc = poll_loop(&s, &p, 1);
+        rc = poll_loop(&s, &p, 1);
         goto out;
     }
-    if (rc == 0) {
+    if (pending == 0) {
         rc = certa_error_set(CERTA_ESTATE, "an enrollment of trustpoint %s is already pending at the CA "
                              "(transaction %s): `certa enroll %s --resume` continues it", tp->name,
                              p.transaction_id, tp->name);
         goto out;
     }
-    if (rc != CERTA_ENOTFOUND)
-        goto out;
     certa_error_clear();
 
     X509 *current = s.algs.renewal ? current_cert(&s) : NULL;
