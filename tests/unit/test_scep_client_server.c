@@ -34,6 +34,8 @@ static struct server {
     enum mode mode;
     int fail_info;
     int renewal_cap;
+    int get_only;          /* no POSTPKIOperation in the caps */
+    int gets;              /* PKIOperations that came by GET */
     int polls;             /* CertPolls seen */
     int last_type;         /* messageType of the last pkiMessage */
     X509_REQ *csr;         /* from the last PKCSReq/RenewalReq */
@@ -52,20 +54,37 @@ static void reply(struct evhttp_request *req, int code, const char *ctype, const
 }
 
 /* Reads the client's pkiMessage as a CA would, then answers per srv.mode. */
-static void pki_operation(struct evhttp_request *req)
+static void pki_operation(struct evhttp_request *req, const char *message)
 {
     struct evbuffer *in = evhttp_request_get_input_buffer(req);
     size_t len = evbuffer_get_length(in);
     unsigned char *body = evbuffer_pullup(in, -1);
+    certa_buf got = { 0 };
+    if (message != NULL) {
+        /* GET: the query's message is the base64 pkiMessage. */
+        size_t n = strlen(message);
+        assert_int_equal(certa_buf_reserve(&got, n), 0);
+        int dn = EVP_DecodeBlock(got.data, (const unsigned char *)message, (int)n);
+        assert_true(dn > 0);
+        while (n > 0 && message[n - 1] == '=') {
+            n--;
+            dn--;
+        }
+        body = got.data;
+        len = (size_t)dn;
+        srv.gets++;
+    }
     struct scep_nids nids;
     certa_buf env = { 0 }, inner = { 0 }, out = { 0 };
     assert_int_equal(certa_scep_nids(&nids), 0);
     if (srv.mode == M_HTML) {
+        certa_buf_free(&got);
         const char html[] = "<html><body><h1>Welcome to nginx!</h1></body></html>";
         reply(req, 200, "text/html", html, sizeof(html) - 1);
         return;
     }
     if (srv.mode == M_EMPTY) {
+        certa_buf_free(&got);
         reply(req, 200, "application/x-pki-message", "", 0);
         return;
     }
@@ -140,6 +159,7 @@ static void pki_operation(struct evhttp_request *req)
     size_t n = srv.mode == M_TRUNC ? out.len / 2 : out.len;
     reply(req, 200, "application/x-pki-message", out.data, n);
     X509_free(issued);
+    certa_buf_free(&got);
     certa_buf_free(&out);
     certa_buf_free(&env);
     certa_buf_free(&inner);
@@ -159,7 +179,9 @@ static void handle(struct evhttp_request *req, void *arg)
     if (srv.mode == M_404 || op == NULL) {
         evhttp_send_error(req, 404, "Not Found");
     } else if (strcmp(op, "GetCACaps") == 0) {
-        const char *caps = srv.renewal_cap ? "AES\nSHA-256\nPOSTPKIOperation\nRenewal\n" : "AES\nSHA-256\nPOSTPKIOperation\n";
+        const char *caps = srv.get_only ? "AES\nSHA-256\n"
+                           : srv.renewal_cap ? "AES\nSHA-256\nPOSTPKIOperation\nRenewal\n"
+                                             : "AES\nSHA-256\nPOSTPKIOperation\n";
         reply(req, 200, "text/plain", caps, strlen(caps));
     } else if (strcmp(op, "GetCACert") == 0) {
         unsigned char *der = NULL;
@@ -167,7 +189,8 @@ static void handle(struct evhttp_request *req, void *arg)
         reply(req, 200, "application/x-x509-ca-cert", der, (size_t)n);
         OPENSSL_free(der);
     } else if (strcmp(op, "PKIOperation") == 0) {
-        pki_operation(req);
+        pki_operation(req, evhttp_request_get_command(req) == EVHTTP_REQ_GET ? evhttp_find_header(&q, "message")
+                                                                              : NULL);
     } else {
         evhttp_send_error(req, 400, "Bad Request");
     }
@@ -254,6 +277,8 @@ static int setup(void **state)
     pthread_mutex_lock(&srv.lock);
     srv.mode = M_GOOD;
     srv.renewal_cap = 0;
+    srv.get_only = 0;
+    srv.gets = 0;
     srv.polls = 0;
     srv.last_type = 0;
     pthread_mutex_unlock(&srv.lock);
@@ -403,6 +428,18 @@ static void test_renewal(void **state)
     sk_X509_pop_free(cur, X509_free);
 }
 
+/* Without POSTPKIOperation the pkiMessage travels base64 in the query. */
+static void test_get(void **state)
+{
+    const char *dir = *state;
+    pthread_mutex_lock(&srv.lock);
+    srv.get_only = 1;
+    pthread_mutex_unlock(&srv.lock);
+    assert_int_equal(certa_enroll_online(dir, "t"), 0);
+    assert_int_equal(srv.gets, 1);
+    assert_int_equal(srv.last_type, SCEP_PKCSREQ);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -411,6 +448,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_failinfo, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_resume, setup, teardown),
         cmocka_unit_test_setup_teardown(test_renewal, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_get, setup, teardown),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
