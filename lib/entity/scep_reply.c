@@ -6,6 +6,7 @@
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/provider.h>
+#include <openssl/rsa.h>
 #include "scep_msg.h"
 
 void certa_scep_reply_clear(struct scep_reply *r)
@@ -42,21 +43,82 @@ static int cipher_name(const PKCS7 *env, char *out, size_t len)
     return OBJ_obj2txt(out, (int)len, alg->algorithm, 0) > 0 ? OBJ_obj2nid(alg->algorithm) : NID_undef;
 }
 
+/* Single DES exists only in OpenSSL's legacy provider. Rather than run the
+ * whole PKCS#7 decryption in a context holding it (which would also redo
+ * the RSA work there), the content-encryption key is unwrapped with our
+ * key as usual and only the DES-CBC cipher is fetched from a library
+ * context of its own that holds nothing but the legacy provider, for this
+ * call. The envelope's integrity comes from the CA's signature over it,
+ * checked before this runs. */
+static int open_single_des(PKCS7 *env, EVP_PKEY *key, X509 *cert, certa_buf *out)
+{
+    STACK_OF(PKCS7_RECIP_INFO) *ris = env->d.enveloped->recipientinfo;
+    PKCS7_ENC_CONTENT *ec = env->d.enveloped->enc_data;
+    OSSL_LIB_CTX *lctx = NULL;
+    OSSL_PROVIDER *prov = NULL;
+    EVP_CIPHER *des = NULL;
+    EVP_CIPHER_CTX *cctx = NULL;
+    EVP_PKEY_CTX *pctx = NULL;
+    unsigned char cek[1024], iv[EVP_MAX_IV_LENGTH]; /* cek: RSA output needs the modulus size */
+    size_t ceklen = sizeof(cek);
+    int rc = 0, n = 0, fin = 0;
+    PKCS7_RECIP_INFO *ri = NULL;
+    for (int i = 0; i < sk_PKCS7_RECIP_INFO_num(ris) && ri == NULL; i++) {
+        PKCS7_RECIP_INFO *r = sk_PKCS7_RECIP_INFO_value(ris, i);
+        if (X509_NAME_cmp(r->issuer_and_serial->issuer, X509_get_issuer_name(cert)) == 0 &&
+            ASN1_INTEGER_cmp(r->issuer_and_serial->serial, X509_get0_serialNumber(cert)) == 0)
+            ri = r;
+    }
+    if (ri == NULL || ec->enc_data == NULL || ec->algorithm->parameter == NULL ||
+        ASN1_TYPE_get_octetstring(ec->algorithm->parameter, iv, sizeof(iv)) != 8) {
+        rc = certa_error_set(CERTA_EPROTO, "the CertRep's envelope is not addressed to our certificate "
+                             "or has no DES IV");
+        goto out;
+    }
+    if ((pctx = EVP_PKEY_CTX_new(key, NULL)) == NULL || EVP_PKEY_decrypt_init(pctx) <= 0 ||
+        EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PADDING) <= 0 ||
+        EVP_PKEY_decrypt(pctx, cek, &ceklen, ASN1_STRING_get0_data(ri->enc_key),
+                         (size_t)ASN1_STRING_length(ri->enc_key)) <= 0 || ceklen != 8) {
+        rc = certa_error_ossl(CERTA_ECRYPTO, "cannot decrypt the CertRep (des-cbc) with our key");
+        goto out;
+    }
+    if ((lctx = OSSL_LIB_CTX_new()) == NULL || (prov = OSSL_PROVIDER_load(lctx, "legacy")) == NULL ||
+        (des = EVP_CIPHER_fetch(lctx, "DES-CBC", NULL)) == NULL) {
+        rc = certa_error_ossl(CERTA_EUNSUPPORTED, "the server used single DES but OpenSSL's legacy provider "
+                              "cannot be loaded");
+        goto out;
+    }
+    int clen = ASN1_STRING_length(ec->enc_data);
+    if ((rc = certa_buf_reserve(out, (size_t)clen + 8)) < 0)
+        goto out;
+    if ((cctx = EVP_CIPHER_CTX_new()) == NULL || !EVP_DecryptInit_ex2(cctx, des, cek, iv, NULL) ||
+        !EVP_DecryptUpdate(cctx, out->data + out->len, &n, ASN1_STRING_get0_data(ec->enc_data), clen) ||
+        !EVP_DecryptFinal_ex(cctx, out->data + out->len + n, &fin)) {
+        rc = certa_error_ossl(CERTA_ECRYPTO, "cannot decrypt the CertRep (des-cbc): wrong key or corrupt content");
+        goto out;
+    }
+    out->len += (size_t)(n + fin);
+out:
+    certa_memzero(cek, sizeof(cek));
+    EVP_CIPHER_CTX_free(cctx);
+    EVP_PKEY_CTX_free(pctx);
+    EVP_CIPHER_free(des);
+    OSSL_PROVIDER_unload(prov);
+    OSSL_LIB_CTX_free(lctx);
+    return rc;
+}
+
 int certa_scep_envelope_open(const unsigned char *der, size_t len, EVP_PKEY *key, X509 *cert, int legacy,
                              certa_buf *out)
 {
-    OSSL_LIB_CTX *lctx = NULL;
-    OSSL_PROVIDER *prov_default = NULL, *prov_legacy = NULL;
     PKCS7 *env = NULL;
-    BIO *in = BIO_new_mem_buf(der, (int)len), *plain = BIO_new(BIO_s_mem());
+    BIO *plain = BIO_new(BIO_s_mem());
     char name[80] = "";
     int rc = 0;
-    if (in == NULL || plain == NULL) {
+    if (plain == NULL) {
         rc = certa_error_set(CERTA_ENOMEM, "out of memory");
         goto out;
     }
-    /* Peek at the cipher first: single DES is only in the legacy provider,
-     * which we load into a context of its own, never the default one. */
     const unsigned char *p = der;
     if ((env = d2i_PKCS7(NULL, &p, (long)len)) == NULL || p != der + len || !PKCS7_type_is_enveloped(env) ||
         env->d.enveloped->enc_data == NULL || env->d.enveloped->enc_data->algorithm == NULL) {
@@ -76,18 +138,8 @@ int certa_scep_envelope_open(const unsigned char *der, size_t len, EVP_PKEY *key
         goto out;
     }
     if (nid == NID_des_cbc) {
-        if ((lctx = OSSL_LIB_CTX_new()) == NULL || (prov_default = OSSL_PROVIDER_load(lctx, "default")) == NULL ||
-            (prov_legacy = OSSL_PROVIDER_load(lctx, "legacy")) == NULL) {
-            rc = certa_error_ossl(CERTA_EUNSUPPORTED, "the server used single DES but OpenSSL's legacy "
-                                  "provider cannot be loaded");
-            goto out;
-        }
-        PKCS7_free(env);
-        /* d2i into an object made in lctx so the decryption fetches there. */
-        if ((env = PKCS7_new_ex(lctx, NULL)) == NULL || d2i_PKCS7_bio(in, &env) == NULL) {
-            rc = certa_error_ossl(CERTA_EPROTO, "cannot re-read the CertRep envelope");
-            goto out;
-        }
+        rc = open_single_des(env, key, cert, out);
+        goto out;
     }
     if (!PKCS7_decrypt(env, key, cert, plain, PKCS7_BINARY)) {
         rc = certa_error_ossl(CERTA_ECRYPTO, "cannot decrypt the CertRep (%s) with our key", name);
@@ -99,11 +151,7 @@ int certa_scep_envelope_open(const unsigned char *der, size_t len, EVP_PKEY *key
 out:
     ERR_clear_error();
     PKCS7_free(env);
-    BIO_free(in);
     BIO_free(plain);
-    OSSL_PROVIDER_unload(prov_legacy);
-    OSSL_PROVIDER_unload(prov_default);
-    OSSL_LIB_CTX_free(lctx);
     return rc;
 }
 
