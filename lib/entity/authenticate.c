@@ -62,6 +62,19 @@ static int pick_ca(STACK_OF(X509) *certs, const char *pin, int *pick)
                                "trustpoint expects %s; nothing stored", have, pin);
     }
     *pick = first;
+    /* Of several CA certificates, the one that issued the RA certificate
+     * is the CA we talk to (the others are its chain). */
+    for (int i = 0; i < sk_X509_num(certs); i++) {
+        X509 *ra = sk_X509_value(certs, i);
+        if (X509_check_ca(ra) != 0)
+            continue;
+        for (int j = 0; j < sk_X509_num(certs); j++)
+            if (j != i && X509_check_ca(sk_X509_value(certs, j)) != 0 &&
+                X509_check_issued(sk_X509_value(certs, j), ra) == X509_V_OK) {
+                *pick = j;
+                return 0;
+            }
+    }
     return 0;
 }
 

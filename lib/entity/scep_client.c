@@ -226,6 +226,15 @@ static int poll_loop(struct session *s, struct scep_pending *p, int poll_now)
     if (EVP_PKEY_eq(X509_REQ_get0_pubkey(p->req), ctx->key) != 1)
         return certa_error_set(CERTA_ESTATE, "the pending request of trustpoint %s is for another key than key "
                                "pair '%s' now holds", tp->name, certa_trustpoint_key_label(tp));
+    /* A resumed poll may outlive the transient certificate: same key and
+     * name, fresh dates. */
+    if (!p->renewal && X509_cmp_current_time(X509_get0_notAfter(p->signer)) <= 0) {
+        X509 *fresh = NULL;
+        if ((rc = certa_scep_transient_cert(ctx->key, X509_REQ_get_subject_name(p->req), s->algs.md, &fresh)) < 0)
+            return rc;
+        X509_free(p->signer);
+        p->signer = fresh;
+    }
     if ((rc = certa_scep_issuer_and_subject(X509_get_subject_name(sk_X509_value(s->cas, 0)),
                                             X509_REQ_get_subject_name(p->req), &ias)) < 0)
         return rc;

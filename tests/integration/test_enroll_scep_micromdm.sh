@@ -32,9 +32,18 @@ ok "fingerprint mismatch refused with exit 4, nothing stored"
 "$CERTA" trustpoint add nopin --protocol scep --url "$URL" --challenge pw --subject CN=r2.example.com
 # No controlling terminal, no --yes: refused.
 expect_fail 4 "no terminal to confirm" setsid -w "$CERTA" ca authenticate nopin
+# At a terminal (a pty from script(1)) the operator's answer decides.
+(sleep 1; echo no) | script -qec "$CERTA ca authenticate nopin" /dev/null >prompt.txt || true
+grep -q 'Do you accept this certificate? \[yes/no\]:' prompt.txt || { cat prompt.txt; fail "no prompt"; }
+grep -q 'was not accepted; nothing stored' prompt.txt || { cat prompt.txt; fail "declined: no refusal"; }
+[ ! -e "$CERTA_STATE/trustpoints/nopin/ca.pem" ] || fail "declined CA stored"
+(sleep 1; echo yes) | script -qec "$CERTA ca authenticate nopin" /dev/null >prompt.txt
+grep -q 'CA certificate of trustpoint nopin stored' prompt.txt || { cat prompt.txt; fail "accepted at the prompt: not stored"; }
+cmp <(openssl x509 -in "$CA") <(openssl x509 -in "$CERTA_STATE/trustpoints/nopin/ca.pem") || fail "prompt stored another CA"
+rm "$CERTA_STATE/trustpoints/nopin/ca.pem"
 "$CERTA" ca authenticate nopin --yes </dev/null >/dev/null
 [ -s "$CERTA_STATE/trustpoints/nopin/ca.pem" ] || fail "--yes did not store the CA"
-ok "unpinned CA: refused without a terminal, accepted with --yes"
+ok "unpinned CA: refused without a terminal, declined and accepted at the prompt, accepted with --yes"
 
 # --- enrollment, legacy on ---------------------------------------------------
 "$CERTA" enroll pinned >/dev/null
