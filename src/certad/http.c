@@ -1,0 +1,192 @@
+/* evhttp glue: one complete request becomes a certa_http_request, the
+ * router picks the service, and its certa_http_response goes back out with
+ * the caching headers the service set. evhttp parses HTTP; nothing here does. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/bufferevent_ssl.h>
+#include <event2/http.h>
+#include <event2/keyvalq_struct.h>
+#include "certa/csr.h"
+#include "certad.h"
+
+void certad_remote(struct evhttp_connection *evcon, char *buf, size_t len)
+{
+    char *addr = NULL;
+    ev_uint16_t port = 0;
+    if (evcon != NULL)
+        evhttp_connection_get_peer(evcon, &addr, &port);
+    if (addr == NULL)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+}
+
+static const char *method_name(enum evhttp_cmd_type t)
+{
+    switch (t) {
+    case EVHTTP_REQ_GET: return "GET";
+    case EVHTTP_REQ_POST: return "POST";
+    case EVHTTP_REQ_HEAD: return "HEAD";
+    case EVHTTP_REQ_PUT: return "PUT";
+    case EVHTTP_REQ_DELETE: return "DELETE";
+    case EVHTTP_REQ_OPTIONS: return "OPTIONS";
+    case EVHTTP_REQ_TRACE: return "TRACE";
+    case EVHTTP_REQ_CONNECT: return "CONNECT";
+    case EVHTTP_REQ_PATCH: return "PATCH";
+    }
+    return "-";
+}
+
+static void http_date(struct evkeyvalq *h, const char *name, int64_t t)
+{
+    char buf[64];
+    struct tm tm;
+    time_t tt = (time_t)t;
+    gmtime_r(&tt, &tm);
+    strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    evhttp_add_header(h, name, buf);
+}
+
+/* The verified TLS client certificate of the connection, or NULL. */
+static X509 *client_cert(const struct certad_front *f, struct evhttp_connection *evcon)
+{
+    if (!f->tls || evcon == NULL)
+        return NULL;
+    SSL *ssl = bufferevent_openssl_get_ssl(evhttp_connection_get_bufferevent(evcon));
+    if (ssl == NULL || SSL_get_verify_result(ssl) != X509_V_OK)
+        return NULL;
+    return SSL_get0_peer_certificate(ssl);
+}
+
+static void free_body(const void *data, size_t len, void *arg)
+{
+    (void)len;
+    (void)arg;
+    free((void *)data);
+}
+
+/* Sends res (the body moves to the reply without a copy) and returns its size. */
+static size_t send_response(struct evhttp_request *req, struct certa_http_response *res)
+{
+    struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (res->content_type[0])
+        evhttp_add_header(h, "Content-Type", res->content_type);
+    if (res->etag[0])
+        evhttp_add_header(h, "ETag", res->etag);
+    if (res->cache_control[0])
+        evhttp_add_header(h, "Cache-Control", res->cache_control);
+    if (res->last_modified > 0)
+        http_date(h, "Last-Modified", res->last_modified);
+    if (res->expires > 0)
+        http_date(h, "Expires", res->expires);
+    struct evbuffer *out = evhttp_request_get_output_buffer(req);
+    size_t len = res->body.len;
+    if (len > 0 && evbuffer_add_reference(out, res->body.data, len, free_body, NULL) == 0)
+        res->body.data = NULL;      /* owned by the evbuffer now */
+    else if (len > 0)
+        evbuffer_add(out, res->body.data, len);
+    certa_buf_free(&res->body);
+    evhttp_send_reply(req, res->status, NULL, NULL);
+    return len;
+}
+
+static void dispatch(struct certad_worker *w, const struct certad_front *f, struct evhttp_request *req,
+                     const char *method, const char *path, const char *query, const char *remote,
+                     struct certa_http_response *res)
+{
+    struct certad_gen *g = w->gen;
+    if (strcmp(path, "/healthz") == 0) {
+        if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+            certa_http_respond_error(res, 405, "use GET for /healthz");
+            evhttp_add_header(evhttp_request_get_output_headers(req), "Allow", "GET, HEAD");
+            return;
+        }
+        certad_healthz(w, res);
+        return;
+    }
+    int i = certad_route(g->svc, g->n, path);
+    if (i < 0) {
+        certa_http_respond_error(res, 404, "nothing is served at this path");
+        snprintf(res->log_detail, sizeof(res->log_detail), "no service");
+        return;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(req);
+    size_t blen = evbuffer_get_length(in);
+    if (blen > g->cfg->max_body) {
+        certa_http_respond_error(res, 413, "request body over %zu bytes", g->cfg->max_body);
+        snprintf(res->log_detail, sizeof(res->log_detail), "body over max_body");
+        return;
+    }
+    struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
+    struct certa_http_request creq = {
+        .method = method,
+        .path = path,
+        .query = query,
+        .content_type = evhttp_find_header(ih, "Content-Type"),
+        .if_none_match = evhttp_find_header(ih, "If-None-Match"),
+        .if_modified_since = evhttp_find_header(ih, "If-Modified-Since"),
+        .body = blen ? evbuffer_pullup(in, -1) : NULL,
+        .body_len = blen,
+        .remote_addr = remote,
+        .client_cert = client_cert(f, evcon),
+    };
+    const struct certa_service *s = g->svc[i];
+    certa_error_clear();
+    if (s->handle(g->state[i], w->ca, &creq, res) < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "%s", certa_error_last());
+        certa_buf_free(&res->body);
+        memset(res, 0, sizeof(*res));
+        certa_http_respond_error(res, 500, "internal error");
+        snprintf(res->log_detail, sizeof(res->log_detail), "%s internal error: %s", s->name, why);
+    }
+}
+
+void certad_http_request_cb(struct evhttp_request *req, void *arg)
+{
+    struct certad_front *f = arg;
+    struct certad_worker *w = f->w;
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    certad_limits_dispatched(w, req);
+
+    const char *method = method_name(evhttp_request_get_command(req));
+    const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
+    const char *raw = uri ? evhttp_uri_get_path(uri) : NULL;
+    const char *query = uri ? evhttp_uri_get_query(uri) : NULL;
+    if (raw == NULL || raw[0] == '\0')
+        raw = "/";
+    /* The request is gone once the reply is sent: keep what the log needs. */
+    char remote[80], logpath[256];
+    certad_remote(evhttp_request_get_connection(req), remote, sizeof(remote));
+    snprintf(logpath, sizeof(logpath), "%s", raw);
+    X509 *peer = client_cert(f, evhttp_request_get_connection(req));
+    char *client = peer ? certa_name_text(X509_get_subject_name(peer)) : NULL;
+    struct certa_http_response res = { .status = 500 };
+    size_t plen = 0;
+    char *path = evhttp_uridecode(raw, 0, &plen);
+    if (path == NULL || strlen(path) != plen || path[0] != '/')
+        certa_http_respond_error(&res, 400, "bad request path");
+    else
+        dispatch(w, f, req, method, path, query, remote, &res);
+
+    int status = res.status;
+    char detail[sizeof(res.log_detail)];
+    memcpy(detail, res.log_detail, sizeof(detail));
+    detail[sizeof(detail) - 1] = '\0';
+    size_t bytes = send_response(req, &res);
+
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    struct certad_logrec r = {
+        .worker = w->id, .remote = remote, .method = method, .path = logpath, .tls = f->tls,
+        .status = status, .bytes = bytes, .detail = detail, .client = client,
+        .ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6,
+    };
+    certad_log_request(&r);
+    free(client);
+    free(path);
+}
