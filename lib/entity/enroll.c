@@ -9,8 +9,11 @@
 #include "certa/keystore.h"
 #include "enroll.h"
 
+extern const struct certa_enroll_protocol certa_enroll_scep;
+
 /* Protocol modules add themselves here as they arrive. */
 static const struct certa_enroll_protocol *const protocols[] = {
+    &certa_enroll_scep,
     NULL,
 };
 
@@ -39,6 +42,10 @@ static int key_for(const char *state, const struct certa_trustpoint *tp, int enc
     /* A key size names an RSA modulus, whatever the key type says. */
     if (tp->key_size > 0)
         snprintf(spec, sizeof(spec), "rsa:%d", tp->key_size);
+    /* SCEP CAs encrypt their answer to the requester's key, which EC cannot
+     * receive in PKCS#7: the default type becomes RSA there. */
+    else if (strcmp(tp->protocol, "scep") == 0 && (!tp->key_type[0] || strcmp(tp->key_type, "ec:p256") == 0))
+        snprintf(spec, sizeof(spec), "rsa:2048");
     else
         snprintf(spec, sizeof(spec), "%s", tp->key_type[0] ? tp->key_type : "ec:p256");
     if (encr && !tp->usage_keys)
@@ -124,10 +131,10 @@ out:
     return rc;
 }
 
-int certa_enroll_online(const char *state, const char *name)
+static int online(const char *state, const char *name, int resume)
 {
     struct certa_trustpoint tp;
-    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp };
+    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp, .resume = resume };
     char *challenge = NULL;
     int rc = certa_trustpoint_load(state, name, &tp);
     if (rc < 0)
@@ -154,6 +161,16 @@ out:
     X509_REQ_free(ctx.req);
     EVP_PKEY_free(ctx.key);
     return rc;
+}
+
+int certa_enroll_online(const char *state, const char *name)
+{
+    return online(state, name, 0);
+}
+
+int certa_enroll_resume(const char *state, const char *name)
+{
+    return online(state, name, 1);
 }
 
 void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_route *route)
