@@ -9,8 +9,11 @@
 #include "certa/keystore.h"
 #include "enroll.h"
 
+extern const struct certa_enroll_protocol certa_enroll_scep;
+
 /* Protocol modules add themselves here as they arrive. */
 static const struct certa_enroll_protocol *const protocols[] = {
+    &certa_enroll_scep,
     &certa_enroll_cmp,
     NULL,
 };
@@ -40,6 +43,10 @@ static int key_for(const char *state, const struct certa_trustpoint *tp, int enc
     /* A key size names an RSA modulus, whatever the key type says. */
     if (tp->key_size > 0)
         snprintf(spec, sizeof(spec), "rsa:%d", tp->key_size);
+    /* SCEP CAs encrypt their answer to the requester's key, which EC cannot
+     * receive in PKCS#7: the default type becomes RSA there. */
+    else if (strcmp(tp->protocol, "scep") == 0 && (!tp->key_type[0] || strcmp(tp->key_type, "ec:p256") == 0))
+        snprintf(spec, sizeof(spec), "rsa:2048");
     else
         snprintf(spec, sizeof(spec), "%s", tp->key_type[0] ? tp->key_type : "ec:p256");
     if (encr && !tp->usage_keys)
@@ -125,15 +132,10 @@ out:
     return rc;
 }
 
-int certa_enroll_online(const char *state, const char *name)
-{
-    return certa_enroll_online_flags(state, name, 0);
-}
-
-int certa_enroll_online_flags(const char *state, const char *name, int flags)
+static int online(const char *state, const char *name, int resume, int flags)
 {
     struct certa_trustpoint tp;
-    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp, .flags = flags };
+    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp, .resume = resume, .flags = flags };
     char *challenge = NULL;
     int rc = certa_trustpoint_load(state, name, &tp);
     if (rc < 0)
@@ -160,6 +162,21 @@ out:
     X509_REQ_free(ctx.req);
     EVP_PKEY_free(ctx.key);
     return rc;
+}
+
+int certa_enroll_online(const char *state, const char *name)
+{
+    return online(state, name, 0, 0);
+}
+
+int certa_enroll_online_flags(const char *state, const char *name, int flags)
+{
+    return online(state, name, 0, flags);
+}
+
+int certa_enroll_resume(const char *state, const char *name)
+{
+    return online(state, name, 1, 0);
 }
 
 void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_route *route)
