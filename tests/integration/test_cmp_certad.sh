@@ -108,6 +108,12 @@ secret
 FPR=$(openssl x509 -in ca/ca.crt -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
 "$CERTA" --state "$CERTA_STATE" trustpoint add r1 --protocol cmp --url "http://$URL/cmp" --cmp-ref "$REF" \
   --cmp-secret "$SEC" --subject CN=router1 --fingerprint "sha256:$FPR"
+"$CERTA" --state "$CERTA_STATE" ca authenticate r1 >auth.out || fail "ca authenticate over CMP genm"
+cmp -s <(openssl x509 -in "$CERTA_STATE/trustpoints/r1/ca.pem" -outform DER) <(openssl x509 -in ca/ca.crt -outform DER) ||
+  fail "genm did not install the CA certificate"
+"$CERTA" --state "$CERTA_STATE" trustpoint add r2 --protocol cmp --url "http://$URL/cmp" --cmp-ref "$REF" \
+  --cmp-secret "$SEC" --fingerprint "sha256:$(printf '%064d' 0)"
+if "$CERTA" --state "$CERTA_STATE" ca authenticate r2 --yes >/dev/null 2>&1; then fail "a wrong fingerprint was accepted"; fi
 "$CERTA" --state "$CERTA_STATE" enroll r1 || fail "certa enroll over CMP"
 openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/r1/cert.pem" >/dev/null || fail "certa's certificate"
 first=$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)
@@ -115,4 +121,4 @@ first=$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)
 [ "$first" != "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)" ] || fail "kur installed nothing"
 "$CERTA" --state "$CERTA_STATE" revoke r1 --reason superseded >/dev/null || fail "certa revoke"
 [ "$(status_of "$CERTA_STATE/trustpoints/r1/cert.pem")" = 1 ] || fail "certa revoke did not revoke"
-ok "certa client: ir, kur, rr against certad"
+ok "certa client: ca authenticate (genm), ir, kur, rr against certad"
