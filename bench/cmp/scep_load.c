@@ -1,5 +1,5 @@
-/* SCEP side of bench/cmp: builds N PKCSReq pkiMessages first (an EC P-256
- * device key with a self-signed certificate, its CSR with the challenge
+/* SCEP side of bench/cmp: builds N PKCSReq pkiMessages first (an RSA-2048
+ * device key, as SCEP needs with a self-signed certificate, its CSR with the challenge
  * password enveloped with AES-128-CBC for the CA's SCEP recipient, a fresh
  * transactionID and senderNonce each), then POSTs them from T threads over
  * keep-alive connections to certad's /scep. Counts CertReps with
@@ -166,7 +166,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s: no certificate\n", recipient);
         return 2;
     }
-    EVP_PKEY *key = EVP_EC_gen("P-256");
+    EVP_PKEY *key = EVP_RSA_gen(2048); /* SCEP envelopes its answer to the requester: RSA */
     X509_NAME *subj = X509_NAME_new();
     X509_NAME_add_entry_by_txt(subj, "CN", MBSTRING_ASC, (const unsigned char *)"bench-device", -1, -1, 0);
     X509 *self = X509_new();
