@@ -35,7 +35,7 @@ status_of() { sqlite3 ca/ca.db "SELECT status FROM certificates WHERE serial='$(
 secret
 [ "$(wc -l <sec.txt)" -eq 2 ] && grep -qE '^reference=[0-9a-f]+$' sec.txt && grep -qE '^secret=[0-9a-f]+$' sec.txt ||
   fail "cmp-secret create output"
-sqlite3 ca/ca.db "SELECT hex(blob) FROM secrets WHERE ref='$REF'" | grep -qi "$(printf %s "$SEC" | xxd -p)" &&
+sqlite3 ca/ca.db "SELECT hex(blob) FROM secrets WHERE ref='$REF'" | grep -qi "$(printf %s "$SEC" | od -An -tx1 | tr -d " \n")" &&
   fail "the secret is stored in the clear"
 newkey dev.key
 openssl cmp -cmd ir -server "$URL/cmp" -ref "$REF" -secret "pass:$SEC" -recipient "/CN=CMP Test CA" \
