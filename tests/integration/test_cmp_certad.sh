@@ -84,9 +84,14 @@ openssl req -new -key k1.key -subj /CN=p10 -out p10.csr
 openssl verify -CAfile ca/ca.crt p10.pem >/dev/null || fail "p10cr certificate"
 "${CMP[@]}" -cmd genm -ref "$REF" -secret "pass:$SEC" -infotype caCerts >genm.log 2>&1 || fail "genm"
 grep -q "id-it-caCerts" genm.log || fail "genp without caCerts"
+ocsp() { openssl ocsp -issuer ca/ca.crt -cert "$1" -url "http://$URL/ocsp" -CAfile ca/ca.crt -no_nonce 2>/dev/null |
+  sed -n "s|^$1: ||p"; }
+[ "$(ocsp kur.pem)" = good ] || fail "OCSP before rr: $(ocsp kur.pem)"
 "${CMP[@]}" -cmd rr -cert kur.pem -key k3.key -trusted ca/ca.crt -oldcert kur.pem -revreason 1 >rr.log 2>&1 ||
   { cat rr.log >&2; fail "rr"; }
 [ "$(status_of kur.pem)" = 1 ] || fail "rr did not revoke"
+# the pre-signed OCSP answer is replaced at once
+[ "$(ocsp kur.pem)" = revoked ] || fail "OCSP after rr: $(ocsp kur.pem)"
 refused "rejection" -cmd rr -cert cr.pem -key k2.key -trusted ca/ca.crt -oldcert dev.pem -revreason 1
 ok "cr, kur (signature), p10cr, genm caCerts, rr"
 
