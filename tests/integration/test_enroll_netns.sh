@@ -104,3 +104,20 @@ openssl verify -CAfile "$CA" "$CERTA_STATE/trustpoints/src/cert.pem" >/dev/null 
 if grep -v '^127\.0\.0\.2 ' "$T/peers.log"; then fail "a request did not come from 127.0.0.2"; fi
 grep -q '^127\.0\.0\.2 POST$' "$T/peers.log" || fail "no PKIOperation POST from 127.0.0.2"
 ok "every request came from --source-ip 127.0.0.2 ($(wc -l <"$T/peers.log") requests)"
+
+# --- and as certad's request log sees it ----------------------------------
+if [ -x "${CERTA_BIN}/certad" ]; then
+    "$CERTA" ca init --dir cad --subject "CN=Source CA" --key rsa:2048 >/dev/null
+    CPORT=$(free_port)
+    "${CERTA_BIN}/certad" --dir cad --listen "127.0.0.1:$CPORT" --workers 1 >cad/certad.log 2>&1 &
+    PIDS+=($!)
+    wait_http "http://127.0.0.1:$CPORT/healthz"
+    cpw=$("$CERTA" ca challenge create --dir cad 2>/dev/null)
+    "$CERTA" trustpoint add csrc --protocol scep --url "http://127.0.0.1:$CPORT/scep" --source-ip 127.0.0.2 \
+        --challenge "$cpw" --subject CN=csrc.example.com
+    "$CERTA" ca authenticate csrc --yes >/dev/null
+    "$CERTA" enroll csrc >/dev/null
+    grep 'path=/scep' cad/certad.log | grep -v 'remote=127\.0\.0\.2:' && fail "certad saw a request from elsewhere"
+    grep -q 'remote=127\.0\.0\.2:.*method=POST path=/scep' cad/certad.log || fail "certad saw no POST from 127.0.0.2"
+    ok "certad's request log shows every SCEP request from 127.0.0.2"
+fi
