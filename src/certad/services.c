@@ -3,6 +3,7 @@
  * line here. [services] NAME = off in the config file leaves it unstarted. */
 #include <stddef.h>
 #include "certad.h"
+#include "certa/cmp.h"
 
 extern const struct certa_service certa_service_scep;
 extern const struct certa_service certa_service_ocsp;
@@ -12,7 +13,7 @@ const struct certa_service *const certad_services[] = {
     &certa_service_scep,
     &certa_service_ocsp,
     &certa_service_publish,
-    /* &certa_service_cmp, */
+    &certa_service_cmp,
     NULL,
 };
 
