@@ -11,9 +11,9 @@ command -v scepserver >/dev/null || { echo "SKIP: scepserver (package scep) not 
 command -v ip >/dev/null || { echo "SKIP: ip (iproute2) not installed"; exit 77; }
 
 NS="certa-test-$$"
-VH="cvh$$"; VN="cvn$$"
+VH="cvh$$"; VN="cvn$$"; WX="cwx$$"; WY="cwy$$"
 ip netns add "$NS"
-CLEANUPS+=("ip netns del $NS 2>/dev/null" "ip link del $VH 2>/dev/null")
+CLEANUPS+=("ip netns del $NS 2>/dev/null" "ip link del $VH 2>/dev/null" "ip link del $WX 2>/dev/null")
 ip -n "$NS" link set lo up
 ip link add "$VH" type veth peer name "$VN"
 ip link set "$VN" netns "$NS"
@@ -21,6 +21,11 @@ ip addr add 10.213.7.1/30 dev "$VH"
 ip link set "$VH" up
 ip -n "$NS" addr add 10.213.7.2/30 dev "$VN"
 ip -n "$NS" link set "$VN" up
+# A second pair that leads nowhere: the wrong interface to bind to.
+ip link add "$WX" type veth peer name "$WY"
+ip addr add 10.213.9.1/30 dev "$WX"
+ip link set "$WX" up
+ip link set "$WY" up
 
 PORT=$(free_port)
 mkdir -p "$T/mdm"
@@ -64,9 +69,9 @@ VURL="http://10.213.7.2:$PORT/scep"
 "$CERTA" ca authenticate veth >/dev/null
 "$CERTA" enroll veth >/dev/null
 openssl verify -CAfile "$CA" "$CERTA_STATE/trustpoints/veth/cert.pem" >/dev/null || fail "veth enrollment"
-"$CERTA" trustpoint add wrongif --protocol scep --url "$VURL" --interface lo --fingerprint "sha256:$fp"
+"$CERTA" trustpoint add wrongif --protocol scep --url "$VURL" --interface "$WX" --fingerprint "sha256:$fp"
 expect_fail 1 "$VURL" "$CERTA" ca authenticate wrongif --yes
-ok "--interface $VH reaches the CA over the veth pair, --interface lo does not"
+ok "--interface $VH reaches the CA over the veth pair, --interface $WX does not"
 
 # --- source address seen by the server ---------------------------------------
 RPORT=$(free_port)
