@@ -113,11 +113,11 @@ CERTA_API int certa_trustpoint_read_certs(const char *state_dir, const char *nam
 CERTA_API int certa_enroll_offline(const char *state_dir, const char *name, int encr, certa_buf *pem);
 /* Online enrollment over the trustpoint's protocol (enroll.h vtable). */
 CERTA_API int certa_enroll_online(const char *state_dir, const char *name);
-/* The same with protocol flags (CMP: CERTA_ENROLL_CMP_CR 1, _P10CR 2). */
+/* Flags for online enrollment: CMP cr instead of ir/kur; a PKCS#10 inside
+ * CMP (p10cr). Protocols without such a choice refuse them. */
+enum certa_enroll_flags { CERTA_ENROLL_CMP_CR = 1, CERTA_ENROLL_CMP_P10CR = 2 };
+/* Online enrollment with CERTA_ENROLL_* flags. */
 CERTA_API int certa_enroll_online_flags(const char *state_dir, const char *name, int flags);
-/* Asks the CA to revoke the trustpoint's certificate (CMP rr) with an
- * RFC 5280 reason code. */
-CERTA_API int certa_enroll_revoke(const char *state_dir, const char *name, int reason);
 /* Continues an interrupted online enrollment (a SCEP request left PENDING):
  * polls again instead of sending a new request. */
 CERTA_API int certa_enroll_resume(const char *state_dir, const char *name);
@@ -139,6 +139,9 @@ typedef int (*certa_ca_confirm_fn)(const struct certa_ca_offer *offer, void *arg
  * stored. */
 CERTA_API int certa_ca_authenticate(const char *state_dir, const char *name, certa_ca_confirm_fn confirm,
                                     void *arg);
+/* Asks the CA to revoke the trustpoint's certificate (CMP rr) with an
+ * RFC 5280 reason code. */
+CERTA_API int certa_enroll_revoke(const char *state_dir, const char *name, int reason);
 /* Installs an issued certificate (PEM, DER or PKCS#7 certs-only): one
  * certificate must carry the public key of a key we hold for the
  * trustpoint; when a CA certificate is installed, it must chain to it.

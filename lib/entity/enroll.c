@@ -9,8 +9,6 @@
 #include "certa/keystore.h"
 #include "enroll.h"
 
-extern const struct certa_enroll_protocol certa_enroll_scep;
-
 /* Protocol modules add themselves here as they arrive. */
 static const struct certa_enroll_protocol *const protocols[] = {
     &certa_enroll_scep,

@@ -19,9 +19,6 @@ struct certa_enroll_ctx {
     int flags;              /* protocol-specific (CMP: cr instead of ir/kur, p10cr) */
 };
 
-/* ctx->flags for CMP: cr instead of ir/kur; a PKCS#10 inside CMP (p10cr). */
-enum { CERTA_ENROLL_CMP_CR = 1, CERTA_ENROLL_CMP_P10CR = 2 };
-
 struct certa_enroll_protocol {
     const char *name;       /* "scep", "cmp", "est" */
     /* Obtains a certificate for ctx->req and installs it with
@@ -37,6 +34,7 @@ struct certa_enroll_protocol {
     int (*revoke)(const struct certa_enroll_ctx *ctx, int reason);
 };
 
+extern const struct certa_enroll_protocol certa_enroll_scep;
 extern const struct certa_enroll_protocol certa_enroll_cmp;
 
 /* Fills route from the trustpoint's source-ip, interface, vrf, netns and

@@ -13,7 +13,7 @@ static int run(int argc, char **argv);
 
 static const struct cli_command cmd = {
     .name = "enroll",
-    .usage = "NAME [--resume | --offline [--out FILE] [--usage sign|encr] | --cr | --p10cr]",
+    .usage = "NAME [--resume | --cr | --p10cr | --offline [--out FILE] [--usage sign|encr]]",
     .summary = "enroll a trustpoint's key pair (online, or offline as PKCS#10)",
     .help = "  --offline              write the PKCS#10 request (PEM) instead of contacting the CA;\n"
             "                         the key pair is generated if the trustpoint's label has none.\n"
@@ -47,8 +47,8 @@ static int run(int argc, char **argv)
         switch (c) {
         case 'o': offline = 1; break;
         case 'r': resume = 1; break;
-        case 'c': flags |= 1; break;  /* CERTA_ENROLL_CMP_CR */
-        case 'p': flags |= 2; break;  /* CERTA_ENROLL_CMP_P10CR */
+        case 'c': flags |= CERTA_ENROLL_CMP_CR; break;
+        case 'p': flags |= CERTA_ENROLL_CMP_P10CR; break;
         case 'O': out = optarg; break;
         case 'u':
             if (strcmp(optarg, "sign") != 0 && strcmp(optarg, "encr") != 0)
@@ -62,7 +62,7 @@ static int run(int argc, char **argv)
         return cli_usage_error(&cmd, "give one trustpoint NAME");
     if ((out != NULL || encr) && !offline)
         return cli_usage_error(&cmd, "--out and --usage apply to --offline");
-    if (flags == 3)
+    if (flags == (CERTA_ENROLL_CMP_CR | CERTA_ENROLL_CMP_P10CR))
         return cli_usage_error(&cmd, "--cr and --p10cr exclude each other");
     if (flags && (offline || resume))
         return cli_usage_error(&cmd, "--cr and --p10cr apply to a new online CMP enrollment");
@@ -76,7 +76,8 @@ static int run(int argc, char **argv)
             rc = certa_file_write_atomic(out != NULL ? out : "-", pem.data, pem.len, 0644);
         certa_buf_free(&pem);
     } else {
-        rc = resume ? certa_enroll_resume(cli_state_dir(), name) : certa_enroll_online_flags(cli_state_dir(), name, flags);
+        rc = resume ? certa_enroll_resume(cli_state_dir(), name)
+                    : certa_enroll_online_flags(cli_state_dir(), name, flags);
         if (rc == 0)
             printf("Certificate of trustpoint %s installed\n", name);
     }
