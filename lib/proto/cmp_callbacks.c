@@ -20,20 +20,6 @@ void cmp_hex(const ASN1_OCTET_STRING *s, char *out, size_t out_len)
     certa_hex_encode(ASN1_STRING_get0_data(s), (size_t)ASN1_STRING_length(s), out);
 }
 
-/* The request's protection was checked before OpenSSL ran (cmp_server.c),
- * so OpenSSL's own check is skipped (its SRV_CTX accepts "unprotected"):
- * the secret only joins the context here, to MAC the answer, which saves
- * recomputing the PBM key twice per message. */
-void cmp_arm(OSSL_CMP_SRV_CTX *srv, struct cmp_req *rq)
-{
-    OSSL_CMP_CTX *c = OSSL_CMP_SRV_CTX_get0_cmp_ctx(srv);
-    if (rq->armed || rq->auth != CMP_AUTH_MAC || rq->secret == NULL || c == NULL)
-        return;
-    if (OSSL_CMP_CTX_set1_secretValue(c, rq->secret, (int)rq->secret_len) &&
-        OSSL_CMP_CTX_set1_referenceValue(c, (const unsigned char *)rq->mac_ref, strlen(rq->mac_ref)))
-        rq->armed = 1;
-}
-
 static int serial_hex(const ASN1_INTEGER *a, char out[CERTA_SERIAL_HEX_MAX])
 {
     BIGNUM *bn = ASN1_INTEGER_to_BN(a, NULL);
@@ -153,7 +139,6 @@ static OSSL_CMP_PKISI *cert_request(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *r
     OSSL_CMP_PKISI *si = NULL;
     int type = OSSL_CMP_MSG_get_bodytype(req);
     (void)certReqId;
-    cmp_arm(srv, rq);
     if (rq->fail_bit >= 0)
         return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection, 1 << rq->fail_bit, rq->fail_text);
     if (rq->from_poll) {
@@ -260,7 +245,6 @@ static OSSL_CMP_PKISI *rr(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, const 
     struct cmp_req *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
     char hex[CERTA_SERIAL_HEX_MAX];
     int reason = CERTA_REASON_UNSPECIFIED;
-    cmp_arm(srv, rq);
     if (rq->fail_bit >= 0)
         return OSSL_CMP_STATUSINFO_new(OSSL_CMP_PKISTATUS_rejection, 1 << rq->fail_bit, rq->fail_text);
     if (rq->auth != CMP_AUTH_CERT)
@@ -299,7 +283,6 @@ static int genm(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, const STACK_OF(O
 {
     struct cmp_req *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
     (void)req;
-    cmp_arm(srv, rq);
     if (rq->fail_bit >= 0)
         return 0;
     return cmp_genm_answer(rq, in, out);
@@ -311,7 +294,6 @@ static void error_msg(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, const OSSL
 {
     struct cmp_req *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
     (void)req, (void)si, (void)code, (void)details;
-    cmp_arm(srv, rq);
     if (rq->fail_bit >= 0 || !rq->have_txn)
         return;
     if (rq->txn.state == CMP_TXN_CONFIRM) {
@@ -329,7 +311,6 @@ static int cert_conf(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, int certReq
     ASN1_OCTET_STRING *hash = NULL;
     int ok = 0;
     (void)req, (void)certReqId;
-    cmp_arm(srv, rq);
     if (rq->fail_bit >= 0 || !rq->have_txn || rq->txn.state != CMP_TXN_CONFIRM)
         return 0;
     if (certa_ca_find_cert(rq->ca, rq->txn.serial, &x) < 0)
@@ -363,7 +344,6 @@ static int poll_req(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *req, int certReqI
     struct cmp_req *rq = OSSL_CMP_SRV_CTX_get0_custom_ctx(srv);
     struct certa_issue_result res = { 0 };
     (void)req, (void)certReqId;
-    cmp_arm(srv, rq);
     *certReq = NULL;
     if (rq->fail_bit >= 0 || !rq->have_txn || rq->txn.state != CMP_TXN_POLLING)
         return 0;

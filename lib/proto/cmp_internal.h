@@ -111,9 +111,6 @@ struct cmp_req {
     char mac_ref[CERTA_CMP_REF_MAX + 1];
     char *subject_pattern;               /* of the MAC secret, or NULL */
     int consume_secret;                  /* MAC: use it up when a certificate is requested */
-    const unsigned char *secret;         /* MAC: the verified secret, to protect the answer */
-    size_t secret_len;
-    int armed;                           /* the answer's protection is set up */
     X509 *signer;                        /* CERT/IDEVID: the protecting certificate */
     char signer_serial[CERTA_SERIAL_HEX_MAX];
     /* A refusal found before OpenSSL runs: answered from the callbacks. */
@@ -144,8 +141,6 @@ STACK_OF(X509) *cmp_certs_decode(const ASN1_TYPE *t);
 
 /* cmp_callbacks.c */
 int cmp_srv_init(OSSL_CMP_SRV_CTX *srv, struct cmp_req *rq);
-/* Gives the answer MAC protection with the request's verified secret. */
-void cmp_arm(OSSL_CMP_SRV_CTX *srv, struct cmp_req *rq);
 /* Hex of an octet string into out (2*len+1), "" when NULL. */
 void cmp_hex(const ASN1_OCTET_STRING *s, char *out, size_t out_len);
 

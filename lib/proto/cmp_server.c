@@ -460,11 +460,15 @@ OSSL_CMP_SRV_CTX *cmp_server_for(struct cmp_req *rq, const unsigned char *secret
         !OSSL_CMP_SRV_CTX_set_send_unprotected_errors(srv, 0))
         goto fail;
     /* Protection was checked before (check_header), and a refusal is
-     * answered by the callbacks: OpenSSL must get that far either way. */
+     * answered by the callbacks: OpenSSL must get that far either way.
+     * The secret protects the answer (OpenSSL checks the MAC again with it;
+     * a signature it does not check twice: no srvCert is set). */
     if (!OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1))
         goto fail;
-    rq->secret = secret;
-    rq->secret_len = secret_len;
+    if (rq->auth == CMP_AUTH_MAC &&
+        (!OSSL_CMP_CTX_set1_secretValue(c, secret, (int)secret_len) ||
+         !OSSL_CMP_CTX_set1_referenceValue(c, (const unsigned char *)rq->mac_ref, strlen(rq->mac_ref))))
+        goto fail;
     return srv;
 fail:
     OSSL_CMP_SRV_CTX_free(srv);
@@ -587,8 +591,6 @@ static int cmp_handle(void *state, certa_ca *ca, const struct certa_http_request
         /* The transaction's own server, pointed at this request. */
         srv = rq.txn.srv;
         rq.txn.srv = NULL;
-        rq.secret = secret;
-        rq.secret_len = secret_len;
         if (cmp_srv_init(srv, &rq) < 0) {
             rc = certa_error_ossl(CERTA_ECRYPTO, "cannot set up the CMP server");
             goto out;
