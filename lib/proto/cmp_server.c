@@ -20,6 +20,22 @@
 
 static const char *const cmp_paths[] = { "/cmp", "/.well-known/cmp", "/.well-known/cmp/p/", NULL };
 
+static const char *body_name(int t)
+{
+    switch (t) {
+    case OSSL_CMP_PKIBODY_IR: return "ir";
+    case OSSL_CMP_PKIBODY_CR: return "cr";
+    case OSSL_CMP_PKIBODY_P10CR: return "p10cr";
+    case OSSL_CMP_PKIBODY_KUR: return "kur";
+    case OSSL_CMP_PKIBODY_RR: return "rr";
+    case OSSL_CMP_PKIBODY_GENM: return "genm";
+    case OSSL_CMP_PKIBODY_CERTCONF: return "certConf";
+    case OSSL_CMP_PKIBODY_POLLREQ: return "pollReq";
+    case OSSL_CMP_PKIBODY_ERROR: return "error";
+    default: return "other";
+    }
+}
+
 static const char *const fail_names[] = {
     "badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId", "badDataFormat",
     "wrongAuthority", "incorrectData", "missingTimeStamp", "badPOP", "certRevoked",
@@ -622,11 +638,11 @@ static int cmp_handle(void *state, certa_ca *ca, const struct certa_http_request
     }
     rc = certa_http_respond(res, 200, "application/pkixcmp", der, (size_t)len);
     if (rq.fail_bit >= 0) {
-        snprintf(res->log_detail, sizeof(res->log_detail), "cmp txid=%.16s failInfo=%s: %.100s", rq.txid,
-                 fail_names[rq.fail_bit], rq.fail_text);
+        snprintf(res->log_detail, sizeof(res->log_detail), "cmp %s txid=%.16s failInfo=%s: %.100s",
+                 body_name(rq.body_type), rq.txid, fail_names[rq.fail_bit], rq.fail_text);
     } else {
-        snprintf(res->log_detail, sizeof(res->log_detail), "cmp txid=%.16s %.60s %.90s", rq.txid, rq.requester,
-                 rq.detail[0] ? rq.detail : "answered");
+        snprintf(res->log_detail, sizeof(res->log_detail), "cmp %s txid=%.16s %.60s %.90s", body_name(rq.body_type),
+                 rq.txid, rq.requester, rq.detail[0] ? rq.detail : "answered");
     }
 out:
     /* A refused continuation leaves its transaction as it was. */

@@ -142,6 +142,12 @@ openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/r1/cert.pem" >/dev/nu
 first=$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)
 "$CERTA" --state "$CERTA_STATE" enroll r1 || fail "certa kur"
 [ "$first" != "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)" ] || fail "kur installed nothing"
+"$CERTA" --state "$CERTA_STATE" enroll r1 --cr || fail "certa enroll --cr"
+"$CERTA" --state "$CERTA_STATE" enroll r1 --p10cr || fail "certa enroll --p10cr"
+[ "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -subject)" = "subject=CN = router1" ] ||
+  fail "subject after cr/p10cr"
+grep -q 'detail="cmp cr .*cert:' certad.log && grep -q 'detail="cmp p10cr .*cert:' certad.log &&
+  grep -q 'detail="cmp kur .*cert:' certad.log || fail "certa did not send kur, cr and p10cr signed with its certificate"
 "$CERTA" --state "$CERTA_STATE" revoke r1 --reason superseded >/dev/null || fail "certa revoke"
 # manual approval: certa polls at its retry period (capped by checkAfter)
 secret
@@ -157,4 +163,4 @@ sleep 1.5
 wait $EPID || { cat m1.log >&2; fail "certa enroll with polling"; }
 openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/m1/cert.pem" >/dev/null || fail "polled certificate"
 [ "$(status_of "$CERTA_STATE/trustpoints/r1/cert.pem")" = 1 ] || fail "certa revoke did not revoke"
-ok "certa client: ca authenticate (genm), ir, kur, rr, polling until approval against certad"
+ok "certa client: ca authenticate (genm), ir, kur, cr, p10cr, rr, polling until approval against certad"
