@@ -32,6 +32,11 @@ CMP=(openssl cmp -server "$URL/cmp" -recipient "/CN=CMP Test CA" -srvcert ca/ca.
 status_of() { sqlite3 ca/ca.db "SELECT status FROM certificates WHERE serial='$(openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//')'"; }
 
 # ---- the acceptance form --------------------------------------------------------
+for bad in "--uses -3" "--uses x" "--ttl 5x" "--ttl -1"; do
+  rc=0; "$CERTA" ca cmp-secret create --dir ca $bad >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 2 ] || fail "cmp-secret create $bad: exit $rc"
+done
+[ "$(sqlite3 ca/ca.db 'SELECT count(*) FROM secrets')" = 0 ] || fail "a refused cmp-secret create stored a secret"
 secret
 [ "$(wc -l <sec.txt)" -eq 2 ] && grep -qE '^reference=[0-9a-f]+$' sec.txt && grep -qE '^secret=[0-9a-f]+$' sec.txt ||
   fail "cmp-secret create output"
