@@ -166,7 +166,10 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
         certa_hex_encode(cl->txid, (size_t)cl->txid_len, hex);
         assert_int_equal(certa_ca_poll(cl->f->ca, "cmp", hex, &r), 0);
         assert_int_equal(r.decision, CERTA_DECISION_PENDING);
-        assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
+        if (cl->approve_on_poll == 2)
+            assert_int_equal(certa_ca_reject(cl->f->ca, r.request_id, "not this device"), 0);
+        else
+            assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
         certa_issue_result_clear(&r);
         cl->approve_on_poll = 0;
     }
@@ -641,6 +644,25 @@ static void test_manual_polling(void **state)
     EVP_PKEY_free(k);
 }
 
+static void test_manual_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, "/.well-known/cmp/p/manual", "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    cl.approve_on_poll = 2;
+    assert_null(OSSL_CMP_exec_IR_ses(cl.c));
+    assert_int_equal(OSSL_CMP_CTX_get_status(cl.c), OSSL_CMP_PKISTATUS_rejection);
+    assert_non_null(strstr(cl.detail, "not this device"));
+    struct certa_store_stats s;
+    counts(f, &s);
+    assert_int_equal(s.certificates, 0);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
 static void test_genm_ca_certs(void **state)
 {
     struct fixture *f = *state;
@@ -875,6 +897,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signature_cr_kur_rr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_p10cr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_polling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manual_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certconf_rejection_revokes, setup, teardown),
