@@ -241,9 +241,10 @@ int main(int argc, char **argv)
         goto fail;
     if (certad_listen_probe(cfg) < 0)
         goto fail;
-    if (certad_gen_start(cfg, h[0], &gen) < 0)
+    struct certad_config *owned = cfg;
+    cfg = NULL;     /* certad_gen_start owns it from here, also on failure */
+    if (certad_gen_start(owned, h[0], &gen) < 0)
         goto fail;
-    cfg = NULL;
     if (o.check) {
         printf("certad: configuration OK (CA %s, %zu services)\n", certa_ca_name(h[0]), gen->n);
         for (int i = 0; i < n; i++)
