@@ -78,6 +78,16 @@ wait_name renamed || fail "a missing key changed the running state"
 mv "$T/ca.key.saved" "$T/ca/ca.key"
 ok "a broken ca.conf or a missing key on SIGHUP keeps the running CA"
 
+# Listeners are not re-bound by a reload: changing them is refused.
+cp "$T/certad.conf" "$T/certad.conf.good"
+printf '[server]\nlisten = 127.0.0.1:%s\nworkers = 2\n[ca]\ndir = ca\n' "$(free_port)" >"$T/certad.conf"
+kill -HUP "$CERTAD_PID"
+sleep 0.5
+grep -q 'reload failed.*change only on restart' "$T/certad.log" || fail "a changed listener was not refused"
+wait_name renamed || fail "a refused listener change changed the running state"
+cp "$T/certad.conf.good" "$T/certad.conf"
+ok "a reload that changes the listeners is refused, the running state kept"
+
 # And a good one afterwards applies again.
 sed -i 's/^name = .*/name = again/' "$T/ca/ca.conf"
 kill -HUP "$CERTAD_PID"

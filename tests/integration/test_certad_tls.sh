@@ -62,6 +62,24 @@ echo | openssl s_client -connect "127.0.0.1:$tport" -CAfile "$T/ca.pem" -cert "$
 grep -qi "Verification: OK" "$T/sclient" || { cat "$T/sclient"; fail "openssl s_client did not verify certad"; }
 ok "openssl s_client verifies certad's server certificate"
 
+# SIGHUP loads a new server certificate for new connections.
+subject_seen() {
+  echo | openssl s_client -connect "127.0.0.1:$tport" -CAfile "$T/ca.pem" -cert "$T/dev.crt" -key "$T/dev.key" \
+    >"$T/sclient.out" 2>&1
+  openssl x509 -in "$T/sclient.out" -noout -subject
+}
+subject_seen | grep -q "CN = localhost$" || { cat "$T/sclient.out"; tail "$T/certad.log"; fail "initial server certificate"; }
+issue "$T/ca" srv2 "CN=localhost renewed" ssl-server ip:127.0.0.1 dns:localhost
+sed -i 's/^tls_cert = .*/tls_cert = srv2.crt/; s/^tls_key = .*/tls_key = srv2.key/' "$T/certad.conf"
+kill -HUP "$CERTAD_PID"
+for _ in $(seq 1 50); do subject_seen | grep -q "localhost renewed" && break; sleep 0.1; done
+subject_seen | grep -q "localhost renewed" || fail "SIGHUP did not load the new server certificate"
+# Once one worker has it, none serves the old one any more.
+for _ in $(seq 1 6); do
+  subject_seen | grep -q "CN = localhost$" && fail "a worker still serves the old certificate after SIGHUP"
+done
+ok "SIGHUP loads a renewed TLS server certificate"
+
 # Keep-alive over TLS.
 curl -sv -o /dev/null -o /dev/null --cacert "$T/ca.pem" --cert "$T/dev.crt" --key "$T/dev.key" \
   "$turl/healthz" "$turl/healthz" 2>"$T/curl.v"
