@@ -130,8 +130,11 @@ for sig in TERM INT; do
   python3 - "$port" "$CERTAD_PID" "$sig" <<'EOF' || fail "SIG$sig with an idle connection"
 import http.client, os, signal, sys, time
 port, pid, sig = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+import socket
 c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 c.request("GET", "/healthz"); c.getresponse().read()
+silent = socket.create_connection(("127.0.0.1", port))   # connected, sends nothing
+time.sleep(0.2)
 t0 = time.time()
 os.kill(pid, getattr(signal, "SIG" + sig))
 for _ in range(100):
@@ -155,4 +158,4 @@ EOF
   [ $rc = 0 ] || fail "SIG$sig: exit status $rc"
 done
 grep -q 'SIGINT: stopping' "$T/certad.log" || fail "SIGINT not logged"
-ok "SIGTERM and SIGINT with idle kept-alive connections exit 0 at once"
+ok "SIGTERM and SIGINT with idle or silent connections exit 0 at once"
