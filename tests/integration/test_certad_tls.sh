@@ -51,9 +51,9 @@ sleep 0.2
 grep -q 'TLS handshake failed' "$T/certad.log" || fail "handshake failure not logged"
 
 out=$(curl -sS --cacert "$T/ca.pem" --cert "$T/dev.crt" --key "$T/dev.key" "$turl/healthz")
-echo "$out" | grep -q '"status":"ok"' || fail "require: healthz over TLS: $out"
+grep -q '"status":"ok"' <<<"$out" || fail "require: healthz over TLS: $out"
 sleep 0.2
-grep 'tls=1' "$T/certad.log" | grep -q 'client="CN=device1' || { cat "$T/certad.log"; fail "client subject not logged"; }
+grep -q 'tls=1 client="CN=device1' "$T/certad.log" || { cat "$T/certad.log"; fail "client subject not logged"; }
 ok "require: a certificate issued by the CA is accepted, its subject logged"
 
 # An independent client: openssl s_client sees the chain and verifies it.
@@ -68,15 +68,15 @@ subject_seen() {
     >"$T/sclient.out" 2>&1
   openssl x509 -in "$T/sclient.out" -noout -subject
 }
-subject_seen | grep -q "CN = localhost$" || { cat "$T/sclient.out"; tail "$T/certad.log"; fail "initial server certificate"; }
+grep -q "CN = localhost$" <<<"$(subject_seen)" || { cat "$T/sclient.out"; tail "$T/certad.log"; fail "initial server certificate"; }
 issue "$T/ca" srv2 "CN=localhost renewed" ssl-server ip:127.0.0.1 dns:localhost
 sed -i 's/^tls_cert = .*/tls_cert = srv2.crt/; s/^tls_key = .*/tls_key = srv2.key/' "$T/certad.conf"
 kill -HUP "$CERTAD_PID"
-for _ in $(seq 1 50); do subject_seen | grep -q "localhost renewed" && break; sleep 0.1; done
-subject_seen | grep -q "localhost renewed" || fail "SIGHUP did not load the new server certificate"
+for _ in $(seq 1 50); do grep -q "localhost renewed" <<<"$(subject_seen)" && break; sleep 0.1; done
+grep -q "localhost renewed" <<<"$(subject_seen)" || fail "SIGHUP did not load the new server certificate"
 # Once one worker has it, none serves the old one any more.
 for _ in $(seq 1 6); do
-  subject_seen | grep -q "CN = localhost$" && fail "a worker still serves the old certificate after SIGHUP"
+  grep -q "CN = localhost$" <<<"$(subject_seen)" && fail "a worker still serves the old certificate after SIGHUP"
 done
 ok "SIGHUP loads a renewed TLS server certificate"
 
