@@ -118,7 +118,9 @@ static int answer(struct op *o, const struct certa_issue_result *r)
  * is). 0 ok, 1 answered (another key) or failed (rc < 0). */
 static int bind_txn(struct op *o, int *rc)
 {
+    pthread_mutex_lock(&o->st->write_lock);
     *rc = certa_store_txn_bind(certa_ca_store(o->ca), "scep", o->m.txid, o->key_id, 0, NULL);
+    pthread_mutex_unlock(&o->st->write_lock);
     if (*rc == CERTA_EEXIST) {
         *rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
         return 1;
@@ -192,6 +194,7 @@ static int enroll(struct op *o)
     struct certa_csr_request cr = { 0 };
     struct certa_issue_result r = { 0 };
     char *pw = NULL;
+    int locked = 0;
     char requester[64], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     int rc = certa_csr_parse(o->m.inner, o->m.inner_len, &csr);
     if (rc < 0) {
@@ -237,8 +240,18 @@ static int enroll(struct op *o)
         snprintf(requester, sizeof(requester), chal == 0 ? "challenge:%s" : "%s",
                  chal == 0 ? ref : pw ? "unverified-challenge" : "none");
     }
-    /* The binding and the challenge's use in one durable commit. */
+    if ((rc = certa_request_from_csr(csr, &cr)) < 0)
+        goto out;
+    cr.req.profile = o->st->profile;
+    cr.req.protocol = "scep";
+    cr.req.requester = requester;
+    cr.req.transaction_id = o->m.txid;
+    cr.req.renewal_of = renewal ? serial : NULL;
+    /* The binding and the challenge's use in one durable commit, then the
+     * pipeline's own. */
     certa_store *store = certa_ca_store(o->ca);
+    pthread_mutex_lock(&o->st->write_lock);
+    locked = 1;
     if ((rc = certa_store_begin(store)) < 0)
         goto out;
     rc = certa_store_txn_bind(store, "scep", o->m.txid, o->key_id, 0, NULL);
@@ -257,6 +270,8 @@ static int enroll(struct op *o)
         char msg[256];
         snprintf(msg, sizeof(msg), "%s", certa_error_last());
         certa_store_rollback(store);
+        pthread_mutex_unlock(&o->st->write_lock);
+        locked = 0;
         if (code == CERTA_EEXIST)
             rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
         else if (code == CERTA_ESTATE || code == CERTA_ENOTFOUND)
@@ -265,17 +280,14 @@ static int enroll(struct op *o)
             rc = certa_error_set(code, "%s", msg);
         goto out;
     }
-    if ((rc = certa_request_from_csr(csr, &cr)) < 0)
-        goto out;
-    cr.req.profile = o->st->profile;
-    cr.req.protocol = "scep";
-    cr.req.requester = requester;
-    cr.req.transaction_id = o->m.txid;
-    cr.req.renewal_of = renewal ? serial : NULL;
-    if ((rc = certa_ca_submit(o->ca, &cr.req, &r)) < 0)
-        goto out;
-    rc = answer(o, &r);
+    rc = certa_ca_submit(o->ca, &cr.req, &r);
+    pthread_mutex_unlock(&o->st->write_lock);
+    locked = 0;
+    if (rc == 0)
+        rc = answer(o, &r);
 out:
+    if (locked)
+        pthread_mutex_unlock(&o->st->write_lock);
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
     certa_issue_result_clear(&r);
@@ -349,7 +361,10 @@ static int get_crl(struct op *o)
     pthread_mutex_lock(&st->crl_lock);
     if (st->crl_at == 0 || now - st->crl_at >= st->crl_max_age) {
         certa_buf fresh = { 0 };
-        if ((rc = certa_ca_crl(o->ca, 0, &fresh)) == 0) {
+        pthread_mutex_lock(&st->write_lock);
+        rc = certa_ca_crl(o->ca, 0, &fresh);
+        pthread_mutex_unlock(&st->write_lock);
+        if (rc == 0) {
             certa_buf_free(&st->crl);
             st->crl = fresh;
             st->crl_at = now;
