@@ -130,12 +130,17 @@ static int bind_txn(struct op *o, int *rc)
 
 /* A request already stored for this transaction (a resend, or a poll by
  * resending PKCSReq as older clients do): its outcome, if the key matches.
+ * Clients that derive the transactionID from the key (scepclient) renew
+ * under the transactionID that issued the signer's certificate: when
+ * renewing_signer is that very certificate, this is a new request.
  * Returns 1 when answered (rc set), 0 when there is none. */
-static int answer_stored(struct op *o, int *rc)
+static int answer_stored(struct op *o, X509 *renewing_signer, int *rc)
 {
     struct certa_issue_result r = { 0 };
     *rc = certa_ca_poll(o->ca, "scep", o->m.txid, &r);
-    if (*rc == CERTA_ENOTFOUND) {
+    if (*rc == CERTA_ENOTFOUND || (*rc == 0 && r.decision == CERTA_DECISION_ISSUED && renewing_signer &&
+                                   X509_cmp(r.cert, renewing_signer) == 0)) {
+        certa_issue_result_clear(&r);
         *rc = 0;
         return 0;
     }
@@ -202,7 +207,8 @@ static int enroll(struct op *o)
                    rc == CERTA_ECRYPTO ? "PKCS#10 signature does not verify" : "content is not a PKCS#10 request");
         goto out;
     }
-    if (answer_stored(o, &rc))
+    int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
+    if (answer_stored(o, renewal ? o->m.signer : NULL, &rc))
         goto out;
     const certa_profile *p = certa_ca_profile(o->ca, o->st->profile);
     if (p == NULL) {
@@ -210,7 +216,6 @@ static int enroll(struct op *o)
         goto out;
     }
     int manual = certa_profile_manual_approval(p);
-    int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
     int chal = CERTA_ENOTFOUND;
     if (renewal) {
         if (serial[0] == '\0' && !signer_is_ours(o, serial)) {
@@ -299,7 +304,7 @@ out:
 static int poll(struct op *o)
 {
     int rc;
-    if (!answer_stored(o, &rc))
+    if (!answer_stored(o, NULL, &rc))
         rc = failf(o, SCEP_BADCERTID, "no request with this transactionID");
     return rc;
 }
