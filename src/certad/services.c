@@ -6,11 +6,13 @@
 
 /* Declared by each module, e.g.:
  *   extern const struct certa_service certa_service_scep; */
+extern const struct certa_service certa_service_ocsp;
+extern const struct certa_service certa_service_publish;
 
 const struct certa_service *const certad_services[] = {
     /* &certa_service_scep, */
-    /* &certa_service_ocsp, */
-    /* &certa_service_publish, */
+    &certa_service_ocsp,
+    &certa_service_publish,
     /* &certa_service_cmp, */
     NULL,
 };

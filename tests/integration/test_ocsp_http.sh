@@ -4,6 +4,7 @@
 # issuer, and a delegated OCSP signer verified by openssl. Refused requests
 # store nothing.
 source "$(dirname "$0")/ca_common.sh"
+source "$(dirname "$0")/certad_common.sh"
 source "$(dirname "$0")/publish_common.sh"
 
 new_ca ca "CN=OCSP Test CA,O=Example"
@@ -11,7 +12,7 @@ new_ca other "CN=OCSP Test CA,O=Example"     # same name, another key
 issue ca d1
 issue ca d2
 issue other x1
-start_certad ca
+serve_ca ca
 
 # ask CERT [more openssl ocsp args]: the status line for CERT.
 ask() {
@@ -98,7 +99,7 @@ grep -q "malformedRequest" "$T/certad.log" || echo "note: no log line names malf
 openssl x509 -in ca/ocsp.crt -noout -text | grep -q "OCSP No Check" || fail "signer lacks ocsp-nocheck"
 openssl x509 -in ca/ocsp.crt -noout -text | grep -q "OCSP Signing" || fail "signer lacks OCSPSigning"
 stop_certad
-start_certad ca
+serve_ca ca
 out=$(ask d1.crt -resp_text)
 grep -q "^d1.crt: good" <<<"$out" || fail "delegated: d1 not good: $out"
 grep -q "Response verify OK" <<<"$out" || fail "delegated response not verified: $out"
