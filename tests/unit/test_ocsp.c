@@ -541,6 +541,61 @@ static void test_delegated_signer(void **state)
     X509_free(signer);
 }
 
+struct kv { const char *key, *value; };
+static const char *setting_table(void *arg, const char *section, const char *key)
+{
+    assert_string_equal(section, "ocsp");
+    for (const struct kv *p = arg; p->key; p++)
+        if (strcmp(p->key, key) == 0)
+            return p->value;
+    return NULL;
+}
+
+/* A signer that is not this CA's is never used; signer = delegated then
+ * refuses to start, and bad settings stop the service with a message. */
+static void test_signer_checks_and_settings(void **state)
+{
+    struct fx *f = *state;
+    void *svc = NULL;
+    assert_int_equal(certa_ca_ocsp_signer_profile_add(f->otherdir), 1);
+    certa_ca *other;
+    assert_int_equal(certa_ca_open(f->otherdir, NULL, 0, &other), 0);
+    assert_int_equal(certa_ca_ocsp_signer_issue(other, NULL, 10, NULL), 0);
+    certa_ca_free(other);
+    assert_int_equal(test_sh("cp '%s/ocsp.crt' '%s/ocsp.key' '%s/'", f->otherdir, f->otherdir,
+                             f->cadir), 0);
+    certa_service_ocsp.stop(f->svc);
+    start_service(f);   /* auto: warns, the CA signs */
+    const char *const ids[] = { "a1", NULL };
+    OCSP_REQUEST *r = request(certa_ca_cert(f->ca), EVP_sha1(), 4, ids);
+    struct certa_http_response res;
+    OCSP_BASICRESP *bs;
+    post(f, r, &res);
+    assert_int_equal(resp_status(&res, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    assert_true(sk_X509_num(OCSP_resp_get0_certs(bs)) <= 0);   /* CA-signed: no certificates */
+    verify(bs, certa_ca_cert(f->ca));
+    OCSP_BASICRESP_free(bs);
+    certa_buf_free(&res.body);
+    OCSP_REQUEST_free(r);
+
+    struct kv delegated[] = { { "signer", "delegated" }, { NULL, NULL } };
+    struct certa_service_env env = { .ca = f->ca, .setting = setting_table, .setting_arg = delegated };
+    assert_int_equal(certa_service_ocsp.start(&env, &svc), CERTA_EPOLICY);
+    assert_non_null(strstr(certa_error_last(), "not issued by this CA"));
+    struct kv bad[][2] = {
+        { { "next_update_minutes", "0" }, { NULL, NULL } },
+        { { "next_update_minutes", "60x" }, { NULL, NULL } },
+        { { "refresh_margin_minutes", "60" }, { NULL, NULL } },
+        { { "max_certids", "1000" }, { NULL, NULL } },
+        { { "signer", "nobody" }, { NULL, NULL } },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        env.setting_arg = bad[i];
+        assert_int_equal(certa_service_ocsp.start(&env, &svc), CERTA_EINVAL);
+        assert_non_null(strstr(certa_error_last(), bad[i][0].key));
+    }
+}
+
 /* Every CA key type signs verifiable responses (EdDSA has no digest). */
 static void test_key_types(void **state)
 {
@@ -697,6 +752,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signer_checks_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_cache_unit),
     };
