@@ -309,6 +309,7 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
             return respond_der(res, &st->err_malformed);
         }
     } else {
+        snprintf(res->log_detail, sizeof(res->log_detail), "ocsp method not allowed");
         return certa_http_respond_error(res, 405, "OCSP takes GET or POST");
     }
 

@@ -198,23 +198,29 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
 {
     struct publish_state *st = state;
     (void)ca;
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        snprintf(res->log_detail, sizeof(res->log_detail), "publish method not allowed");
         return certa_http_respond_error(res, 405, "only GET and HEAD here");
+    }
     if (strcmp(req->path, st->crt_path) == 0) {
-        snprintf(res->log_detail, sizeof(res->log_detail), "ca certificate");
+        snprintf(res->log_detail, sizeof(res->log_detail), "ca certificate%s",
+                 publish_not_modified(req, st->cert.etag, st->cert.modified) ? " not-modified" : "");
         return serve(req, &st->cert, "application/pkix-cert", 86400, res);
     }
     int full = strcmp(req->path, st->crl_path) == 0;
-    if (!full && strcmp(req->path, st->delta_path) != 0)
+    if (!full && strcmp(req->path, st->delta_path) != 0) {
+        snprintf(res->log_detail, sizeof(res->log_detail), "publish no such document");
         return certa_http_respond_error(res, 404, "no such CRL or certificate here");
+    }
     pthread_rwlock_rdlock(&st->lock);
     const struct doc *d = full ? &st->full : &st->delta;
     int rc;
     if (!d->ok) {
         rc = certa_http_respond_error(res, 503, "the CRL is being generated; retry shortly");
     } else {
-        snprintf(res->log_detail, sizeof(res->log_detail), "%s crl number=%lld",
-                 full ? "full" : "delta", (long long)d->number);
+        snprintf(res->log_detail, sizeof(res->log_detail), "%s crl number=%lld%s",
+                 full ? "full" : "delta", (long long)d->number,
+                 publish_not_modified(req, d->etag, d->modified) ? " not-modified" : "");
         rc = serve(req, d, "application/pkix-crl", st->max_age, res);
     }
     pthread_rwlock_unlock(&st->lock);
