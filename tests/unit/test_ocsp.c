@@ -18,6 +18,7 @@
 #include "proto/ocsp_internal.h"
 
 extern const struct certa_service certa_service_ocsp;
+static int64_t (*saved_clock)(void);
 
 struct fx {
     char *dir;
@@ -596,6 +597,70 @@ static void test_signer_checks_and_settings(void **state)
     }
 }
 
+static int64_t fake_now;
+static int64_t fake_clock(void) { return fake_now; }
+
+static int64_t this_update_of(const struct certa_http_response *res)
+{
+    OCSP_BASICRESP *bs;
+    assert_int_equal(resp_status(res, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    OCSP_SINGLERESP *sr = OCSP_resp_get0(bs, 0);
+    ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
+    int reason;
+    OCSP_single_get0_status(sr, &reason, &rev, &thisupd, &nextupd);
+    struct tm tm;
+    assert_true(ASN1_TIME_to_tm(thisupd, &tm));
+    OCSP_BASICRESP_free(bs);
+    return (int64_t)timegm(&tm);
+}
+
+/* Pre-signed answers are re-signed by tick() before nextUpdate (60 min,
+ * 15 min margin by default), and never served once close to it. */
+static void test_refresh_before_next_update(void **state)
+{
+    struct fx *f = *state;
+    const char *const ids[] = { "a1", NULL };
+    OCSP_REQUEST *r = request(certa_ca_cert(f->ca), EVP_sha1(), -1, ids);
+    struct certa_http_response res;
+    fake_now = (int64_t)time(NULL);
+    ocsp_clock = fake_clock;
+    int64_t t0 = fake_now;
+    post(f, r, &res);
+    assert_int_equal(this_update_of(&res), t0);
+    assert_non_null(strstr(res.log_detail, "signed"));
+    assert_int_equal(res.expires, t0 + 3600);
+    certa_buf_free(&res.body);
+    /* Before the margin: the tick leaves it, requests hit the cache. */
+    fake_now = t0 + 3600 - 15 * 60 - 1;
+    certa_service_ocsp.tick(f->svc, f->ca);
+    post(f, r, &res);
+    assert_non_null(strstr(res.log_detail, "cached"));
+    assert_int_equal(this_update_of(&res), t0);
+    certa_buf_free(&res.body);
+    /* Inside the margin: the tick re-signs; requests still hit the cache. */
+    fake_now = t0 + 3600 - 15 * 60;
+    certa_service_ocsp.tick(f->svc, f->ca);
+    post(f, r, &res);
+    assert_non_null(strstr(res.log_detail, "cached"));
+    assert_int_equal(this_update_of(&res), fake_now);
+    assert_int_equal(res.expires, fake_now + 3600);
+    certa_buf_free(&res.body);
+    /* No tick for too long: past the stale point the request signs anew. */
+    int64_t t1 = fake_now;
+    fake_now = t1 + 3600 - 7 * 60;
+    post(f, r, &res);
+    assert_non_null(strstr(res.log_detail, "signed"));
+    assert_int_equal(this_update_of(&res), fake_now);
+    certa_buf_free(&res.body);
+    OCSP_REQUEST_free(r);
+}
+
+static int restore_clock(void **state)
+{
+    ocsp_clock = saved_clock;
+    return teardown(state);
+}
+
 /* Every CA key type signs verifiable responses (EdDSA has no digest). */
 static void test_key_types(void **state)
 {
@@ -743,6 +808,7 @@ static void test_cache_unit(void **state)
 
 int main(void)
 {
+    saved_clock = ocsp_clock;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_good_revoked_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
@@ -751,6 +817,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_before_next_update, setup, restore_clock),
         cmocka_unit_test_setup_teardown(test_key_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signer_checks_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
