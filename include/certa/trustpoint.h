@@ -43,6 +43,8 @@ struct certa_trustpoint {
     char revocation[16];     /* crl | ocsp | crl,ocsp | ocsp,crl | none */
     int legacy;              /* allow md5/sha1/des3 for old CAs */
     char cmp_ref[129];       /* CMP reference number (PBM sender KID) */
+    char cmp_cert[CERTA_TP_VALUE_MAX + 1]; /* CMP: external identity certificate (PEM file) */
+    char cmp_key[65];        /* CMP: keystore label of that certificate's key */
     /* Filled in by load, never stored in trustpoint.conf. */
     int has_challenge;
     int has_cmp_secret;
@@ -111,6 +113,35 @@ CERTA_API int certa_trustpoint_read_certs(const char *state_dir, const char *nam
 CERTA_API int certa_enroll_offline(const char *state_dir, const char *name, int encr, certa_buf *pem);
 /* Online enrollment over the trustpoint's protocol (enroll.h vtable). */
 CERTA_API int certa_enroll_online(const char *state_dir, const char *name);
+/* Flags for online enrollment: CMP cr instead of ir/kur; a PKCS#10 inside
+ * CMP (p10cr). Protocols without such a choice refuse them. */
+enum certa_enroll_flags { CERTA_ENROLL_CMP_CR = 1, CERTA_ENROLL_CMP_P10CR = 2 };
+/* Online enrollment with CERTA_ENROLL_* flags. */
+CERTA_API int certa_enroll_online_flags(const char *state_dir, const char *name, int flags);
+/* Continues an interrupted online enrollment (a SCEP request left PENDING):
+ * polls again instead of sending a new request. */
+CERTA_API int certa_enroll_resume(const char *state_dir, const char *name);
+
+/* What `certa ca authenticate` found, for the operator to judge. */
+struct certa_ca_offer {
+    const char *trustpoint;
+    X509 *ca;                 /* the CA certificate */
+    STACK_OF(X509) *ra;       /* RA certificates the CA sent (may be empty) */
+    const char *pin;          /* the configured fingerprint, or NULL */
+};
+/* Returns 1 to accept the offer, 0 to decline, or a negative CERTA_E*. */
+typedef int (*certa_ca_confirm_fn)(const struct certa_ca_offer *offer, void *arg);
+/* `crypto ca authenticate`: fetches the CA's certificates over the
+ * trustpoint's protocol (SCEP GetCACert, CMP genm), refuses a CA whose
+ * fingerprint differs from the configured one (CERTA_EPOLICY naming both),
+ * asks confirm (called after a pin matched too: it may just report), then
+ * installs ca.pem and ra.pem atomically. Declined: CERTA_EPOLICY, nothing
+ * stored. */
+CERTA_API int certa_ca_authenticate(const char *state_dir, const char *name, certa_ca_confirm_fn confirm,
+                                    void *arg);
+/* Asks the CA to revoke the trustpoint's certificate (CMP rr) with an
+ * RFC 5280 reason code. */
+CERTA_API int certa_enroll_revoke(const char *state_dir, const char *name, int reason);
 /* Installs an issued certificate (PEM, DER or PKCS#7 certs-only): one
  * certificate must carry the public key of a key we hold for the
  * trustpoint; when a CA certificate is installed, it must chain to it.

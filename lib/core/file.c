@@ -84,6 +84,20 @@ int certa_file_write_atomic(const char *path, const void *data, size_t len, mode
             return certa_error_set(CERTA_EIO, "cannot write to standard output: %s", strerror(errno));
         return 0;
     }
+    /* A device or FIFO (/dev/null, /dev/stdout, a pipe) is written in
+     * place: renaming a temporary file over it would replace the device
+     * node with a regular file. */
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode)) {
+        int dfd = open(path, O_WRONLY | O_CLOEXEC);
+        if (dfd < 0)
+            return certa_error_set(CERTA_EIO, "cannot open %s: %s", path, strerror(errno));
+        int wrc = write_all(dfd, data, len);
+        close(dfd);
+        if (wrc < 0)
+            return certa_error_set(CERTA_EIO, "cannot write %s: %s", path, strerror(errno));
+        return 0;
+    }
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (tmp == NULL)

@@ -11,6 +11,8 @@
 
 /* Protocol modules add themselves here as they arrive. */
 static const struct certa_enroll_protocol *const protocols[] = {
+    &certa_enroll_scep,
+    &certa_enroll_cmp,
     NULL,
 };
 
@@ -39,6 +41,10 @@ static int key_for(const char *state, const struct certa_trustpoint *tp, int enc
     /* A key size names an RSA modulus, whatever the key type says. */
     if (tp->key_size > 0)
         snprintf(spec, sizeof(spec), "rsa:%d", tp->key_size);
+    /* SCEP CAs encrypt their answer to the requester's key, which EC cannot
+     * receive in PKCS#7: the default type becomes RSA there. */
+    else if (strcmp(tp->protocol, "scep") == 0 && (!tp->key_type[0] || strcmp(tp->key_type, "ec:p256") == 0))
+        snprintf(spec, sizeof(spec), "rsa:2048");
     else
         snprintf(spec, sizeof(spec), "%s", tp->key_type[0] ? tp->key_type : "ec:p256");
     if (encr && !tp->usage_keys)
@@ -124,10 +130,10 @@ out:
     return rc;
 }
 
-int certa_enroll_online(const char *state, const char *name)
+static int online(const char *state, const char *name, int resume, int flags)
 {
     struct certa_trustpoint tp;
-    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp };
+    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp, .resume = resume, .flags = flags };
     char *challenge = NULL;
     int rc = certa_trustpoint_load(state, name, &tp);
     if (rc < 0)
@@ -156,6 +162,21 @@ out:
     return rc;
 }
 
+int certa_enroll_online(const char *state, const char *name)
+{
+    return online(state, name, 0, 0);
+}
+
+int certa_enroll_online_flags(const char *state, const char *name, int flags)
+{
+    return online(state, name, 0, flags);
+}
+
+int certa_enroll_resume(const char *state, const char *name)
+{
+    return online(state, name, 1, 0);
+}
+
 void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_route *route)
 {
     memset(route, 0, sizeof(*route));
@@ -164,4 +185,24 @@ void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_rou
     route->vrf = tp->vrf;
     route->netns = tp->netns;
     route->proxy = tp->proxy;
+}
+
+int certa_enroll_revoke(const char *state, const char *name, int reason)
+{
+    struct certa_trustpoint tp;
+    struct certa_enroll_ctx ctx = { .state_dir = state, .tp = &tp };
+    int rc = certa_trustpoint_load(state, name, &tp);
+    if (rc < 0)
+        return rc;
+    const struct certa_enroll_protocol *proto = certa_enroll_protocol_find(tp.protocol);
+    if (proto == NULL || proto->revoke == NULL)
+        return certa_error_set(CERTA_EUNSUPPORTED, "trustpoint %s enrolls over %s, which cannot ask for "
+                               "revocation (revoke at the CA)", name, tp.protocol);
+    /* rr is signed with the certificate and its key. */
+    if ((rc = certa_keystore_load(state, certa_trustpoint_key_label(&tp), CERTA_KEYROLE_ANY, &ctx.key)) < 0)
+        return rc;
+    certa_enroll_route(&tp, &ctx.route);
+    rc = proto->revoke(&ctx, reason);
+    EVP_PKEY_free(ctx.key);
+    return rc;
 }

@@ -34,6 +34,9 @@ struct certa_enroll_protocol {
     int (*revoke)(const struct certa_enroll_ctx *ctx, int reason);
 };
 
+extern const struct certa_enroll_protocol certa_enroll_scep;
+extern const struct certa_enroll_protocol certa_enroll_cmp;
+
 /* Fills route from the trustpoint's source-ip, interface, vrf, netns and
  * proxy settings (pointers into tp). */
 void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_route *route);

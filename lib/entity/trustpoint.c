@@ -213,6 +213,8 @@ static const struct field_def fields[] = {
     STR("revocation", "crl|ocsp|none", revocation, check_revocation, "revocation checking of peers"),
     BOOL("legacy", legacy, "allow md5/sha1/des3 for old CAs"),
     STR("cmp-ref", "REF", cmp_ref, NULL, "CMP reference number for the shared secret"),
+    STR("cmp-cert", "FILE", cmp_cert, NULL, "CMP: sign requests with this certificate (PEM), e.g. an IDevID"),
+    STR("cmp-key", "LABEL", cmp_key, check_label, "CMP: keystore label of the --cmp-cert key"),
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

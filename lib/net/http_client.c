@@ -168,6 +168,10 @@ int certa_http_fetch(const char *url, const struct certa_http_route *route, cons
         curl_easy_setopt(c, CURLOPT_INTERFACE, source);
     }
     headers = curl_slist_append(headers, "Expect:");
+    /* Each fetch is one exchange on its own connection: say so, or a peer
+     * keeping per-connection state (openssl cmp's server) sees the close
+     * as an aborted transaction. */
+    headers = curl_slist_append(headers, "Connection: close");
     if (body != NULL) {
         snprintf(header, sizeof(header), "Content-Type: %s",
                  content_type ? content_type : "application/octet-stream");

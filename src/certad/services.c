@@ -3,17 +3,17 @@
  * line here. [services] NAME = off in the config file leaves it unstarted. */
 #include <stddef.h>
 #include "certad.h"
+#include "certa/cmp.h"
 
-/* Declared by each module, e.g.:
- *   extern const struct certa_service certa_service_scep; */
+extern const struct certa_service certa_service_scep;
 extern const struct certa_service certa_service_ocsp;
 extern const struct certa_service certa_service_publish;
 
 const struct certa_service *const certad_services[] = {
-    /* &certa_service_scep, */
+    &certa_service_scep,
     &certa_service_ocsp,
     &certa_service_publish,
-    /* &certa_service_cmp, */
+    &certa_service_cmp,
     NULL,
 };
 

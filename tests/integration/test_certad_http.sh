@@ -57,12 +57,12 @@ ok "unknown paths are 404"
 # here, no service at that path); one byte more is 413.
 head -c 65536 /dev/zero >"$T/at"
 head -c 65537 /dev/zero >"$T/over"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$T/at" "$url/scep")" = 404 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$T/at" "$url/no-service")" = 404 ] \
   || fail "a 64 KiB body was refused"
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$T/over" "$url/scep")" = 413 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$T/over" "$url/no-service")" = 413 ] \
   || fail "a body over 64 KiB was not 413"
 # With Expect: 100-continue the refusal comes before the body is sent.
-[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect: 100-continue' --data-binary @"$T/over" "$url/scep")" = 413 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect: 100-continue' --data-binary @"$T/over" "$url/no-service")" = 413 ] \
   || fail "Expect: 100-continue over the limit not 413"
 ok "a body over the default 64 KiB is answered 413"
 
@@ -97,10 +97,9 @@ python3 -c 'import socket; s=socket.socket(socket.AF_INET6); s.bind(("::1",0))' 
 start_certad "http://127.0.0.1:$port2" --config "$T/certad.conf"
 head -c 1000 /dev/zero >"$T/1000"
 head -c 1001 /dev/zero >"$T/1001"
-# At the limit the body reaches the OCSP responder (200, malformedRequest).
-[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/1000" "http://127.0.0.1:$port2/ocsp")" = 200 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/1000" "http://127.0.0.1:$port2/no-service")" = 404 ] \
   || fail "a body at max_body was refused"
-[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/1001" "http://127.0.0.1:$port2/ocsp")" = 413 ] \
+[ "$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$T/1001" "http://127.0.0.1:$port2/no-service")" = 413 ] \
   || fail "a body over max_body = 1000 was not 413"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port3/healthz")" = 200 ] || fail "second listener"
 if [ $ipv6 = 1 ]; then

@@ -66,6 +66,28 @@ static void test_atomic_write_and_bounded_read(void **state)
     test_tmpdir_remove(dir);
 }
 
+/* Writing "to" a device must not replace it: /dev/null stays a character
+ * device, and a FIFO receives the bytes. */
+static void test_atomic_write_to_device(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(certa_file_write_atomic("/dev/null", "x", 1, 0644), 0);
+    assert_int_equal(stat("/dev/null", &st), 0);
+    assert_true(S_ISCHR(st.st_mode));
+
+    char *dir = test_tmpdir("fifo");
+    char fifo[512];
+    snprintf(fifo, sizeof(fifo), "%s/pipe", dir);
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    assert_int_equal(test_sh("cat %s > %s.out &", fifo, fifo), 0);
+    assert_int_equal(certa_file_write_atomic(fifo, "hello", 5, 0600), 0);
+    assert_int_equal(test_sh("sleep 0.2; test \"$(cat %s.out)\" = hello", fifo), 0);
+    assert_int_equal(stat(fifo, &st), 0);
+    assert_true(S_ISFIFO(st.st_mode));
+    test_tmpdir_remove(dir);
+}
+
 static void test_buf_appendf(void **state)
 {
     (void)state;
@@ -85,6 +107,7 @@ int main(void)
         cmocka_unit_test(test_serial_normalize),
         cmocka_unit_test(test_hex),
         cmocka_unit_test(test_atomic_write_and_bounded_read),
+        cmocka_unit_test(test_atomic_write_to_device),
         cmocka_unit_test(test_buf_appendf),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

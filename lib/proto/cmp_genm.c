@@ -1,0 +1,110 @@
+/* genm/genp: the general messages the CA answers. id-it-caCerts (RFC 9483
+ * 4.3.1) returns the CA certificate and the chain above it;
+ * id-it-certReqTemplate (4.3.3) a template with the key usage and extended
+ * key usage the profile grants; other info types (root CA update: certa
+ * has no rollover CA yet) are answered without a value. */
+#include <stdio.h>
+#include <openssl/asn1t.h>
+#include "ca/ca_internal.h"
+#include "proto/cmp_internal.h"
+
+/* CaCerts ::= SEQUENCE SIZE (1..MAX) OF CMPCertificate (X.509 here). */
+ASN1_ITEM_TEMPLATE(CMP_CERTS) = ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, certs, X509)
+ASN1_ITEM_TEMPLATE_END(CMP_CERTS)
+
+/* CertReqTemplateContent ::= SEQUENCE { certTemplate CertTemplate,
+ * keySpec Controls OPTIONAL } -- keySpec is not sent. */
+typedef struct {
+    OSSL_CRMF_CERTTEMPLATE *certTemplate;
+} CMP_CRT_CONTENT;
+ASN1_SEQUENCE(CMP_CRT_CONTENT) = {
+    ASN1_SIMPLE(CMP_CRT_CONTENT, certTemplate, OSSL_CRMF_CERTTEMPLATE),
+} ASN1_SEQUENCE_END(CMP_CRT_CONTENT)
+
+static int template_encode(struct cmp_req *rq, ASN1_TYPE **out)
+{
+    const certa_profile *p = certa_ca_profile(rq->ca, rq->profile);
+    OSSL_CRMF_MSG *crm = OSSL_CRMF_MSG_new();
+    X509_EXTENSIONS *exts = sk_X509_EXTENSION_new_null();
+    ASN1_STRING *seq = NULL;
+    int rc = -1;
+    if (p == NULL || crm == NULL || exts == NULL)
+        goto out;
+    X509_EXTENSION *ku = p->ku_ext_rsa ? p->ku_ext_rsa : p->ku_ext_other;
+    if ((ku != NULL && !X509v3_add_ext(&exts, ku, -1)) || (p->eku_ext != NULL && !X509v3_add_ext(&exts, p->eku_ext, -1)))
+        goto out;
+    if (!OSSL_CRMF_MSG_set0_extensions(crm, exts))
+        goto out;
+    exts = NULL;
+    CMP_CRT_CONTENT c = { OSSL_CRMF_MSG_get0_tmpl(crm) };
+    if ((seq = ASN1_item_pack(&c, ASN1_ITEM_rptr(CMP_CRT_CONTENT), NULL)) == NULL || (*out = ASN1_TYPE_new()) == NULL)
+        goto out;
+    ASN1_TYPE_set(*out, V_ASN1_SEQUENCE, seq);
+    seq = NULL;
+    rc = 0;
+out:
+    certa_error_clear();
+    ASN1_STRING_free(seq);
+    sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
+    OSSL_CRMF_MSG_free(crm);
+    return rc;
+}
+
+int cmp_certs_encode(const STACK_OF(X509) *certs, ASN1_TYPE **out)
+{
+    ASN1_STRING *seq = ASN1_item_pack((void *)certs, ASN1_ITEM_rptr(CMP_CERTS), NULL);
+    if (seq == NULL || (*out = ASN1_TYPE_new()) == NULL) {
+        ASN1_STRING_free(seq);
+        return -1;
+    }
+    ASN1_TYPE_set(*out, V_ASN1_SEQUENCE, seq);
+    return 0;
+}
+
+STACK_OF(X509) *cmp_certs_decode(const ASN1_TYPE *t)
+{
+    if (t == NULL || t->type != V_ASN1_SEQUENCE)
+        return NULL;
+    return ASN1_item_unpack(t->value.sequence, ASN1_ITEM_rptr(CMP_CERTS));
+}
+
+int cmp_genm_answer(struct cmp_req *rq, const STACK_OF(OSSL_CMP_ITAV) *in, STACK_OF(OSSL_CMP_ITAV) **out)
+{
+    *out = sk_OSSL_CMP_ITAV_new_null();
+    if (*out == NULL)
+        return 0;
+    for (int i = 0; i < sk_OSSL_CMP_ITAV_num(in) && i < 16; i++) {
+        const OSSL_CMP_ITAV *q = sk_OSSL_CMP_ITAV_value(in, i);
+        int nid = OBJ_obj2nid(OSSL_CMP_ITAV_get0_type(q));
+        ASN1_TYPE *val = NULL;
+        if (nid == NID_id_it_caCerts) {
+            STACK_OF(X509) *certs = sk_X509_new_null();
+            if (certs == NULL || !X509_add_cert(certs, certa_ca_cert(rq->ca), X509_ADD_FLAG_UP_REF) ||
+                !X509_add_certs(certs, certa_ca_chain(rq->ca), X509_ADD_FLAG_UP_REF) ||
+                cmp_certs_encode(certs, &val) < 0) {
+                sk_X509_pop_free(certs, X509_free);
+                goto fail;
+            }
+            sk_X509_pop_free(certs, X509_free);
+        } else if (nid == NID_id_it_certReqTemplate && template_encode(rq, &val) < 0) {
+            goto fail;
+        }
+        ASN1_OBJECT *type = OBJ_dup(OSSL_CMP_ITAV_get0_type(q));
+        OSSL_CMP_ITAV *a = type ? OSSL_CMP_ITAV_create(type, val) : NULL;
+        if (a == NULL) {
+            ASN1_OBJECT_free(type);
+            ASN1_TYPE_free(val);
+            goto fail;
+        }
+        if (!sk_OSSL_CMP_ITAV_push(*out, a)) {
+            OSSL_CMP_ITAV_free(a);
+            goto fail;
+        }
+    }
+    snprintf(rq->detail, sizeof(rq->detail), "genp items=%d", sk_OSSL_CMP_ITAV_num(*out));
+    return 1;
+fail:
+    sk_OSSL_CMP_ITAV_pop_free(*out, OSSL_CMP_ITAV_free);
+    *out = NULL;
+    return 0;
+}

@@ -1,0 +1,127 @@
+/* Internals of the SCEP server (RFC 8894) shared by lib/proto/scep_*.c:
+ * the message codec (attributes, signed and enveloped PKCS#7 through
+ * OpenSSL), the RA certificate, and the module's shared state. */
+#ifndef CERTA_SCEP_INTERNAL_H
+#define CERTA_SCEP_INTERNAL_H
+
+#include <pthread.h>
+#include <stdint.h>
+#include <openssl/pkcs7.h>
+#include <openssl/provider.h>
+#include <openssl/x509.h>
+#include "certa/ca.h"
+#include "certa/service.h"
+
+#define SCEP_MSG_MAX (64 * 1024)        /* a PKIOperation message, decoded */
+#define SCEP_TXID_MAX 128
+#define SCEP_NONCE_MAX 64               /* RFC 8894: 16 octets; tolerated up to this */
+
+enum scep_msg_type {
+    SCEP_CERTREP = 3, SCEP_RENEWALREQ = 17, SCEP_UPDATEREQ = 18, SCEP_PKCSREQ = 19,
+    SCEP_CERTPOLL = 20, SCEP_GETCERT = 21, SCEP_GETCRL = 22,
+};
+enum scep_status { SCEP_SUCCESS = 0, SCEP_FAILURE = 2, SCEP_PENDING = 3 };
+enum scep_fail {
+    SCEP_BADALG = 0, SCEP_BADMESSAGECHECK = 1, SCEP_BADREQUEST = 2, SCEP_BADTIME = 3, SCEP_BADCERTID = 4,
+};
+const char *scep_fail_name(int fail_info);
+const char *scep_msg_name(int msg_type);
+
+/* NIDs of the SCEP attributes, registered once (thread-safe). */
+struct scep_nids {
+    int message_type, pki_status, fail_info, sender_nonce, recipient_nonce, transaction_id;
+};
+const struct scep_nids *scep_nids(void);
+
+/* A refusal to answer with a CertRep FAILURE. */
+struct scep_fail_res {
+    int info;                   /* SCEP_BAD* */
+    char why[160];              /* for the log line; never a secret */
+};
+/* Sets f and returns 1, for `return scep_fail(f, SCEP_BADREQUEST, "...")`. */
+int scep_fail(struct scep_fail_res *f, int info, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* A decoded pkiMessage. */
+struct scep_msg {
+    PKCS7 *p7;                  /* the outer SignedData (owned) */
+    PKCS7_SIGNER_INFO *si;      /* its one signer (borrowed from p7) */
+    X509 *signer;               /* the signer's certificate (borrowed from p7) */
+    int md_nid;                 /* digest the signer used */
+    int msg_type;               /* -1 when absent or not a number */
+    char txid[SCEP_TXID_MAX + 1];
+    unsigned char nonce[SCEP_NONCE_MAX];
+    size_t nonce_len;
+    /* After scep_msg_open: the pkcsPKIEnvelope's content and its cipher. */
+    int cipher_nid;
+    unsigned char *inner;
+    size_t inner_len;
+};
+void scep_msg_clear(struct scep_msg *m);
+
+/* Parses DER: a SignedData with one signer whose certificate is included
+ * and that carries a transactionID and a senderNonce. Returns 0 when a
+ * CertRep can answer it (m filled, msg_type may still be -1), CERTA_EPROTO
+ * when not (HTTP 400). */
+int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m);
+/* Checks the digest algorithm (MD5 only with legacy) and the signature.
+ * 0 when good, 1 with f set when not. */
+int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f);
+/* Decrypts the pkcsPKIEnvelope for our recipient certificate and key.
+ * Single DES only with legacy. 0 when good, 1 with f set (another
+ * recipient, cipher, decryption). */
+int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, int legacy, struct scep_fail_res *f);
+
+/* A CertRep to build. */
+struct scep_reply {
+    X509 *sign_cert;            /* RA or CA */
+    EVP_PKEY *sign_key;
+    STACK_OF(X509) *extra_certs;/* also included (the CA next to the RA), may be NULL */
+    int md_nid;                 /* the request's digest */
+    const struct scep_msg *req; /* transactionID, nonce, recipient */
+    int status;                 /* SCEP_SUCCESS / FAILURE / PENDING */
+    int fail_info;
+    /* SUCCESS: the degenerate certs-only PKCS#7 to envelope for the requester. */
+    const unsigned char *content;
+    size_t content_len;
+};
+int scep_certrep(const struct scep_reply *r, certa_buf *out);
+/* A certs-only SignedData with the certificates (and a CRL) as DER. */
+int scep_degenerate(X509 *const *certs, size_t ncerts, const unsigned char *crl_der, size_t crl_len,
+                    certa_buf *out);
+/* A SignedData with content (GetNextCACert), signed with the given digest. */
+int scep_signed_data(X509 *cert, EVP_PKEY *key, int md_nid, const unsigned char *content, size_t len,
+                     certa_buf *out);
+
+/* The RA certificate for a CA whose key cannot decrypt (not RSA): reuses
+ * DIR/scep-ra.crt and DIR/scep-ra.key while they match the CA and have more
+ * than renew_days left, else issues a fresh one (RSA key_spec, digitalSignature
+ * and keyEncipherment), records it in the store and writes the files (key 0600). */
+int scep_ra_load_or_create(certa_ca *ca, const char *key_spec, int days, int renew_days,
+                           X509 **cert, EVP_PKEY **key);
+
+/* The module's shared state: read-only after start() but for the CRL cache. */
+struct scep_state {
+    X509 *ca_cert;
+    STACK_OF(X509) *chain;      /* above the CA */
+    X509 *ra_cert;              /* NULL: the CA decrypts and signs */
+    EVP_PKEY *ra_key;
+    STACK_OF(X509) *ra_extra;   /* {CA}, included in CertReps the RA signs */
+    char *profile;              /* NULL: the CA's default */
+    int legacy;
+    OSSL_PROVIDER *prov_legacy, *prov_default; /* loaded for single DES */
+    int64_t clock_skew;         /* 0: signingTime not checked */
+    char caps[256];
+    certa_buf cacert;           /* the GetCACert answer, pre-encoded */
+    char cacert_type[48];
+    certa_buf nextca;           /* GetNextCACert answer, empty when none */
+    pthread_mutex_t crl_lock;
+    certa_buf crl;              /* full CRL DER, for GetCRL */
+    int64_t crl_at;
+    int crl_max_age;
+};
+
+/* scep_pkiop.c: one PKIOperation (decoded message bytes) into res. */
+int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *der, size_t len,
+                      struct certa_http_response *res);
+
+#endif

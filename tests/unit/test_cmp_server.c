@@ -1,0 +1,694 @@
+/* Unit tests for the CMP server module: OpenSSL's own CMP client (an
+ * OSSL_CMP_CTX whose transfer callback calls the module's handle() in
+ * process) enrolls with MAC and signature protection, polls, confirms,
+ * revokes; every bad input is answered with a protected CMP message
+ * carrying the expected PKIFailureInfo, and stores nothing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <openssl/asn1t.h>
+#include <openssl/cmp.h>
+#include <openssl/x509v3.h>
+#include "certa/ca.h"
+#include "certa/cmp.h"
+#include "certa/csr.h"
+#include "certa/key.h"
+#include "certa/log.h"
+#include "proto/cmp_internal.h"
+#include "testutil.h"
+
+struct fixture {
+    char *dir;
+    char cadir[512];
+    certa_ca *ca;
+    void *state;
+    char ref[CERTA_CMP_REF_MAX + 1], secret[CERTA_CMP_SECRET_MAX + 1];
+};
+
+static const char *settings(void *arg, const char *section, const char *key)
+{
+    (void)arg;
+    if (strcmp(section, "cmp") != 0)
+        return NULL;
+    if (strcmp(key, "poll_interval") == 0)
+        return "1";
+    if (strcmp(key, "max_skew") == 0)
+        return "120";
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    f->dir = test_tmpdir("cmp");
+    if (getenv("CMP_TEST_DEBUG"))
+        certa_log_set_level(CERTA_LOG_DEBUG);
+    snprintf(f->cadir, sizeof(f->cadir), "%s/ca", f->dir);
+    struct certa_ca_init_params p = { .dir = f->cadir, .subject = "CN=CMP Test CA", .path_len = -1 };
+    assert_int_equal(certa_ca_init(&p), 0);
+    assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
+    struct certa_service_env env = { .ca = f->ca, .setting = settings };
+    assert_int_equal(certa_service_cmp.start(&env, &f->state), 0);
+    struct certa_cmp_secret_params sp = { .uses = 1 };
+    assert_int_equal(certa_cmp_secret_create(f->ca, &sp, f->ref, f->secret), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    certa_service_cmp.stop(f->state);
+    certa_ca_free(f->ca);
+    test_tmpdir_remove(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- an in-process client ------------------------------------------------ */
+
+enum mutation { MUT_NONE, MUT_OLD_TIME, MUT_PVNO, MUT_ITER, MUT_SALT, MUT_TAMPER_NONCE };
+
+struct client {
+    struct fixture *f;
+    OSSL_CMP_CTX *c;
+    const char *path;
+    enum mutation mut;
+    int msgs;                    /* requests sent */
+    int approve_on_poll;         /* approve the pending request at the first pollReq */
+    OSSL_CMP_MSG *last_rsp;      /* the last answer, for inspection */
+    unsigned char txid[64];
+    int txid_len;
+};
+
+static void mutate(struct client *cl, OSSL_CMP_MSG *m)
+{
+    switch (cl->mut) {
+    case MUT_OLD_TIME:
+        assert_non_null(ASN1_GENERALIZEDTIME_adj(cmp_hdr_field(m, "messageTime"), time(NULL), 0, -3600));
+        assert_true(OSSL_CMP_MSG_update_transactionID(cl->c, m));
+        break;
+    case MUT_PVNO:
+        assert_true(ASN1_INTEGER_set(cmp_hdr_field(m, "pvno"), 3));
+        assert_true(OSSL_CMP_MSG_update_transactionID(cl->c, m));
+        break;
+    case MUT_ITER:
+    case MUT_SALT: {
+        /* After protection: the MAC no longer matches, but the parameters
+         * are refused before any MAC is computed. */
+        OSSL_CRMF_PBMPARAMETER *pbm = OSSL_CRMF_pbmp_new(NULL, cl->mut == MUT_SALT ? 4 : 16, NID_sha256,
+                                                         500, NID_hmac_sha1);
+        assert_non_null(pbm);
+        if (cl->mut == MUT_ITER) {
+            /* OpenSSL will not make such parameters: set the count in place. */
+            const ASN1_ITEM *it = ASN1_ITEM_rptr(OSSL_CRMF_PBMPARAMETER);
+            for (long i = 0; i < it->tcount; i++)
+                if (strcmp(it->templates[i].field_name, "iterationCount") == 0)
+                    assert_true(ASN1_INTEGER_set(*(ASN1_INTEGER **)((char *)pbm + it->templates[i].offset),
+                                                 1000000));
+        }
+        ASN1_STRING *str = ASN1_item_pack(pbm, ASN1_ITEM_rptr(OSSL_CRMF_PBMPARAMETER), NULL);
+        OSSL_CRMF_PBMPARAMETER_free(pbm);
+        X509_ALGOR *alg = cmp_hdr_field(m, "protectionAlg");
+        assert_true(X509_ALGOR_set0(alg, OBJ_nid2obj(NID_id_PasswordBasedMAC), V_ASN1_SEQUENCE, str));
+        break;
+    }
+    default:
+        break;
+    }
+}
+
+static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
+{
+    struct client *cl = OSSL_CMP_CTX_get_transfer_cb_arg(c);
+    OSSL_CMP_MSG *m = OSSL_CMP_MSG_dup(req);
+    unsigned char *der = NULL;
+    assert_non_null(m);
+    const ASN1_OCTET_STRING *tx = OSSL_CMP_HDR_get0_transactionID(OSSL_CMP_MSG_get0_header(m));
+    if (tx != NULL && ASN1_STRING_length(tx) <= 64) {
+        cl->txid_len = ASN1_STRING_length(tx);
+        memcpy(cl->txid, ASN1_STRING_get0_data(tx), (size_t)cl->txid_len);
+    }
+    int type = OSSL_CMP_MSG_get_bodytype(m);
+    if (cl->mut == MUT_TAMPER_NONCE && type == OSSL_CMP_PKIBODY_CERTCONF) {
+        /* The server's memory of its last nonce changes: the client's
+         * recipNonce no longer matches. */
+        struct cmp_state *st = cl->f->state;
+        pthread_mutex_lock(&st->lock);
+        for (size_t i = 0; i < st->ntxns; i++)
+            st->txns[i].nonce[0] ^= 1;
+        pthread_mutex_unlock(&st->lock);
+    } else if (cl->mut != MUT_TAMPER_NONCE) {
+        mutate(cl, m);
+    }
+    if (cl->approve_on_poll && type == OSSL_CMP_PKIBODY_POLLREQ) {
+        struct certa_issue_result r;
+        char hex[129];
+        certa_hex_encode(cl->txid, (size_t)cl->txid_len, hex);
+        assert_int_equal(certa_ca_poll(cl->f->ca, "cmp", hex, &r), 0);
+        assert_int_equal(r.decision, CERTA_DECISION_PENDING);
+        assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
+        certa_issue_result_clear(&r);
+        cl->approve_on_poll = 0;
+    }
+    int len = i2d_OSSL_CMP_MSG(m, &der);
+    OSSL_CMP_MSG_free(m);
+    assert_true(len > 0);
+    if (getenv("CMP_TEST_DUMP")) {
+        char fn[64];
+        snprintf(fn, sizeof(fn), "/tmp/cmp-req-%d.der", type);
+        FILE *fp = fopen(fn, "wb");
+        if (fp) { fwrite(der, 1, (size_t)len, fp); fclose(fp); }
+    }
+    struct certa_http_request hr = { .method = "POST", .path = cl->path, .content_type = "application/pkixcmp",
+                                     .body = der, .body_len = (size_t)len, .remote_addr = "127.0.0.1:1" };
+    struct certa_http_response res = { .status = 500 };
+    assert_int_equal(certa_service_cmp.handle(cl->f->state, cl->f->ca, &hr, &res), 0);
+    OPENSSL_free(der);
+    if (getenv("CMP_TEST_DEBUG"))
+        fprintf(stderr, "server: %d %s\n", res.status, res.log_detail);
+    cl->msgs++;
+    assert_int_equal(res.status, 200);
+    assert_string_equal(res.content_type, "application/pkixcmp");
+    const unsigned char *p = res.body.data;
+    OSSL_CMP_MSG *rsp = d2i_OSSL_CMP_MSG(NULL, &p, (long)res.body.len);
+    certa_buf_free(&res.body);
+    assert_non_null(rsp);
+    /* Every answer, refusals included, is protected. */
+    assert_non_null(cmp_hdr_protectionAlg(rsp));
+    OSSL_CMP_MSG_free(cl->last_rsp);
+    cl->last_rsp = OSSL_CMP_MSG_dup(rsp);
+    return rsp;
+}
+
+static int quiet(const char *func, const char *file, int line, OSSL_CMP_severity level, const char *msg)
+{
+    (void)func, (void)file, (void)line, (void)level;
+    if (getenv("CMP_TEST_DEBUG"))
+        fprintf(stderr, "client: %s\n", msg);
+    return 1;
+}
+
+static void client_init(struct client *cl, struct fixture *f, const char *path, const char *subject,
+                        EVP_PKEY *newkey)
+{
+    memset(cl, 0, sizeof(*cl));
+    cl->f = f;
+    cl->path = path ? path : "/cmp";
+    cl->c = OSSL_CMP_CTX_new(NULL, NULL);
+    assert_non_null(cl->c);
+    OSSL_CMP_CTX_set_log_cb(cl->c, quiet);
+    assert_true(OSSL_CMP_CTX_set_transfer_cb(cl->c, transfer));
+    assert_true(OSSL_CMP_CTX_set_transfer_cb_arg(cl->c, cl));
+    /* Signed answers (refusals for unknown senders) verify with the CA. */
+    assert_true(OSSL_CMP_CTX_set1_srvCert(cl->c, certa_ca_cert(f->ca)));
+    assert_true(OSSL_CMP_CTX_set1_recipient(cl->c, X509_get_subject_name(certa_ca_cert(f->ca))));
+    X509_NAME *n = NULL;
+    assert_int_equal(certa_name_parse(subject ? subject : "CN=dev", &n), 0);
+    assert_true(OSSL_CMP_CTX_set1_subjectName(cl->c, n));
+    X509_NAME_free(n);
+    if (newkey != NULL) {
+        EVP_PKEY_up_ref(newkey);
+        assert_true(OSSL_CMP_CTX_set0_newPkey(cl->c, 1, newkey));
+    }
+}
+
+static void client_mac(struct client *cl, const char *ref, const char *secret)
+{
+    assert_true(OSSL_CMP_CTX_set1_referenceValue(cl->c, (const unsigned char *)ref, strlen(ref)));
+    assert_true(OSSL_CMP_CTX_set1_secretValue(cl->c, (const unsigned char *)secret, (int)strlen(secret)));
+}
+
+static void client_sig(struct client *cl, X509 *cert, EVP_PKEY *key)
+{
+    assert_true(OSSL_CMP_CTX_set1_cert(cl->c, cert));
+    assert_true(OSSL_CMP_CTX_set1_pkey(cl->c, key));
+}
+
+static void client_free(struct client *cl)
+{
+    OSSL_CMP_CTX_free(cl->c);
+    OSSL_CMP_MSG_free(cl->last_rsp);
+}
+
+static void counts(struct fixture *f, struct certa_store_stats *s)
+{
+    assert_int_equal(certa_store_stats_get(certa_ca_store(f->ca), s), 0);
+}
+
+static void same_counts(const struct certa_store_stats *a, const struct certa_store_stats *b)
+{
+    assert_int_equal(a->certificates, b->certificates);
+    assert_int_equal(a->requests, b->requests);
+    assert_int_equal(a->secrets, b->secrets);
+    assert_int_equal(a->revoked, b->revoked);
+}
+
+static EVP_PKEY *newkey(void)
+{
+    EVP_PKEY *k = NULL;
+    assert_int_equal(certa_key_generate("ec:p256", &k), 0);
+    return k;
+}
+
+/* Enrolls with MAC; returns the certificate (and its key in *key). */
+static X509 *enroll_mac(struct fixture *f, EVP_PKEY **key)
+{
+    struct client cl;
+    *key = newkey();
+    client_init(&cl, f, NULL, "CN=dev", *key);
+    client_mac(&cl, f->ref, f->secret);
+    X509 *x = OSSL_CMP_exec_IR_ses(cl.c);
+    assert_non_null(x);
+    X509_up_ref(x);
+    /* ir, then certConf (no implicitConfirm asked) */
+    assert_int_equal(cl.msgs, 2);
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(cl.last_rsp), OSSL_CMP_PKIBODY_PKICONF);
+    client_free(&cl);
+    return x;
+}
+
+/* A refused ir: the answer's PKIFailureInfo has bit, the store is as before. */
+static void refused(struct fixture *f, struct client *cl, int type, int bit)
+{
+    struct certa_store_stats a, b;
+    counts(f, &a);
+    X509 *x = OSSL_CMP_exec_certreq(cl->c, type, NULL);
+    assert_null(x);
+    counts(f, &b);
+    same_counts(&a, &b);
+    assert_int_equal(OSSL_CMP_CTX_get_status(cl->c), OSSL_CMP_PKISTATUS_rejection);
+    int fi = OSSL_CMP_CTX_get_failInfoCode(cl->c);
+    if (!(fi & (1 << bit)))
+        fail_msg("failInfo 0x%x lacks bit %d", fi, bit);
+}
+
+/* ---- the tests ------------------------------------------------------------ */
+
+static void test_ir_mac(void **state)
+{
+    struct fixture *f = *state;
+    EVP_PKEY *k;
+    X509 *x = enroll_mac(f, &k);
+    char *s = certa_name_text(X509_get_subject_name(x));
+    assert_string_equal(s, "CN=dev");
+    free(s);
+    assert_int_equal(X509_check_private_key(x, k), 1);
+    assert_int_equal(X509_check_issued(certa_ca_cert(f->ca), x), X509_V_OK);
+    /* confirmed: nothing left open */
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+static void test_ir_implicit_confirm(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_set_option(cl.c, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1));
+    assert_non_null(OSSL_CMP_exec_IR_ses(cl.c));
+    assert_int_equal(cl.msgs, 1);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+static void test_wrong_mac(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, f->ref, "not-the-secret");
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_badMessageCheck);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+    /* the secret was not spent by the failed attempt */
+    X509 *x = enroll_mac(f, &k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+static void test_unknown_ref(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, "0011223344556677", f->secret);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_badMessageCheck);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+static void test_reused_secret(void **state)
+{
+    struct fixture *f = *state;
+    EVP_PKEY *k;
+    X509 *x = enroll_mac(f, &k);
+    X509_free(x);
+    struct client cl;
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_notAuthorized);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+static void test_reused_txid(void **state)
+{
+    struct fixture *f = *state;
+    struct client a, b;
+    EVP_PKEY *k = newkey();
+    struct certa_cmp_secret_params sp = { .uses = 5 };
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    assert_int_equal(certa_cmp_secret_create(f->ca, &sp, ref, sec), 0);
+    client_init(&a, f, NULL, "CN=dev", k);
+    client_mac(&a, ref, sec);
+    assert_non_null(OSSL_CMP_exec_IR_ses(a.c));
+    client_init(&b, f, NULL, "CN=dev", k);
+    client_mac(&b, ref, sec);
+    ASN1_OCTET_STRING *t = ASN1_OCTET_STRING_new();
+    assert_true(ASN1_OCTET_STRING_set(t, a.txid, a.txid_len));
+    assert_true(OSSL_CMP_CTX_set1_transactionID(b.c, t));
+    ASN1_OCTET_STRING_free(t);
+    refused(f, &b, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_transactionIdInUse);
+    client_free(&a);
+    client_free(&b);
+    EVP_PKEY_free(k);
+}
+
+static void test_mutations(void **state)
+{
+    static const struct { enum mutation m; int bit; } cases[] = {
+        { MUT_OLD_TIME, OSSL_CMP_PKIFAILUREINFO_badTime },
+        { MUT_PVNO, OSSL_CMP_PKIFAILUREINFO_unsupportedVersion },
+        { MUT_ITER, OSSL_CMP_PKIFAILUREINFO_badAlg },
+        { MUT_SALT, OSSL_CMP_PKIFAILUREINFO_badAlg },
+    };
+    struct fixture *f = *state;
+    EVP_PKEY *k = newkey();
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct client cl;
+        client_init(&cl, f, NULL, "CN=dev", k);
+        client_mac(&cl, f->ref, f->secret);
+        cl.mut = cases[i].m;
+        refused(f, &cl, OSSL_CMP_IR, cases[i].bit);
+        client_free(&cl);
+    }
+    EVP_PKEY_free(k);
+    /* none of them spent the one-time secret */
+    X509 *x = enroll_mac(f, &k);
+    X509_free(x);
+    EVP_PKEY_free(k);
+}
+
+static void test_forbidden_template(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    /* tls-server only grants CN=*.example.net */
+    client_init(&cl, f, "/.well-known/cmp/p/tls-server", "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_badCertTemplate);
+    client_free(&cl);
+    /* unknown profile */
+    client_init(&cl, f, "/.well-known/cmp/p/nosuch", "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_badRequest);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+static void test_bad_pop(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    X509_REQ *csr = NULL;
+    struct certa_csr_params p = { .subject = "CN=dev" };
+    assert_int_equal(certa_csr_create(k, &p, &csr), 0);
+    const ASN1_BIT_STRING *sig = NULL;
+    X509_REQ_get0_signature(csr, &sig, NULL);
+    ((ASN1_BIT_STRING *)sig)->data[10] ^= 0x55;
+    client_init(&cl, f, NULL, "CN=dev", NULL);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_set1_p10CSR(cl.c, csr));
+    refused(f, &cl, OSSL_CMP_P10CR, OSSL_CMP_PKIFAILUREINFO_badPOP);
+    client_free(&cl);
+    X509_REQ_free(csr);
+    EVP_PKEY_free(k);
+}
+
+static void test_garbage(void **state)
+{
+    struct fixture *f = *state;
+    static const unsigned char junk[][12] = { "garbage", { 0x30, 0x82, 0x10, 0x00, 0x02 }, { 0x30, 0x00 } };
+    struct certa_store_stats a, b;
+    counts(f, &a);
+    for (size_t i = 0; i < 3; i++) {
+        struct certa_http_request hr = { .method = "POST", .path = "/cmp", .body = junk[i],
+                                         .body_len = strlen((const char *)junk[i]) + (i == 1 ? 5 : 0) };
+        if (i == 2)
+            hr.body_len = 2;
+        struct certa_http_response res = { .status = 500 };
+        assert_int_equal(certa_service_cmp.handle(f->state, f->ca, &hr, &res), 0);
+        assert_int_equal(res.status, 200);
+        const unsigned char *p = res.body.data;
+        OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &p, (long)res.body.len);
+        assert_non_null(m);
+        assert_int_equal(OSSL_CMP_MSG_get_bodytype(m), OSSL_CMP_PKIBODY_CP);
+        /* signed by the CA */
+        OSSL_CMP_CTX *c = OSSL_CMP_CTX_new(NULL, NULL);
+        OSSL_CMP_CTX_set_log_cb(c, quiet);
+        assert_true(OSSL_CMP_CTX_set1_srvCert(c, certa_ca_cert(f->ca)));
+        assert_true(OSSL_CMP_validate_msg(c, m));
+        OSSL_CMP_CTX_free(c);
+        OSSL_CMP_MSG_free(m);
+        certa_buf_free(&res.body);
+        assert_non_null(strstr(res.log_detail, "badDataFormat"));
+    }
+    counts(f, &b);
+    same_counts(&a, &b);
+    /* GET is not CMP over HTTP */
+    struct certa_http_request g = { .method = "GET", .path = "/cmp" };
+    struct certa_http_response res = { .status = 500 };
+    assert_int_equal(certa_service_cmp.handle(f->state, f->ca, &g, &res), 0);
+    assert_int_equal(res.status, 405);
+    certa_buf_free(&res.body);
+}
+
+/* certConf with a recipNonce that is not ours: refused; the certificate
+ * stays unconfirmed and is revoked when the confirmation time runs out. */
+static void test_wrong_nonce_and_unconfirmed(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    cl.mut = MUT_TAMPER_NONCE;
+    X509 *x = OSSL_CMP_exec_IR_ses(cl.c);
+    assert_null(x); /* the certConf was answered with an error */
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(cl.last_rsp), OSSL_CMP_PKIBODY_ERROR);
+    struct cmp_state *st = f->state;
+    assert_int_equal(st->ntxns, 1);
+    char serial[CERTA_SERIAL_HEX_MAX];
+    memcpy(serial, st->txns[0].serial, sizeof(serial));
+    st->txns[0].deadline = 0;
+    struct certa_cert_row row = { 0 };
+    assert_int_equal(certa_store_cert_get(certa_ca_store(f->ca), serial, &row), 0);
+    assert_int_equal(row.status, CERTA_CERT_VALID);
+    certa_cert_row_clear(&row);
+    certa_service_cmp.tick(f->state, f->ca);
+    assert_int_equal(st->ntxns, 0);
+    assert_int_equal(certa_store_cert_get(certa_ca_store(f->ca), serial, &row), 0);
+    assert_int_equal(row.status, CERTA_CERT_REVOKED);
+    certa_cert_row_clear(&row);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+/* cr, kur and rr signed with the device's current certificate. */
+static void test_signature_cr_kur_rr(void **state)
+{
+    struct fixture *f = *state;
+    EVP_PKEY *k1;
+    X509 *c1 = enroll_mac(f, &k1);
+    struct client cl;
+    EVP_PKEY *k2 = newkey();
+    client_init(&cl, f, NULL, "CN=dev", k2);
+    client_sig(&cl, c1, k1);
+    X509 *c2 = OSSL_CMP_exec_CR_ses(cl.c);
+    assert_non_null(c2);
+    X509_up_ref(c2);
+    client_free(&cl);
+    assert_int_equal(X509_check_private_key(c2, k2), 1);
+
+    EVP_PKEY *k3 = newkey();
+    client_init(&cl, f, NULL, NULL, k3);
+    client_sig(&cl, c2, k2);
+    assert_true(OSSL_CMP_CTX_set1_oldCert(cl.c, c2));
+    X509 *c3 = OSSL_CMP_exec_KUR_ses(cl.c);
+    assert_non_null(c3);
+    X509_up_ref(c3);
+    client_free(&cl);
+    assert_int_equal(X509_check_private_key(c3, k3), 1);
+    assert_int_equal(X509_NAME_cmp(X509_get_subject_name(c3), X509_get_subject_name(c2)), 0);
+
+    /* kur signed by another device's certificate is refused */
+    client_init(&cl, f, NULL, NULL, k3);
+    client_sig(&cl, c1, k1);
+    assert_true(OSSL_CMP_CTX_set1_oldCert(cl.c, c3));
+    refused(f, &cl, OSSL_CMP_KUR, OSSL_CMP_PKIFAILUREINFO_badCertId);
+    client_free(&cl);
+
+    /* rr of c3 signed by c1: refused; signed by c3: revoked */
+    client_init(&cl, f, NULL, NULL, NULL);
+    client_sig(&cl, c1, k1);
+    assert_true(OSSL_CMP_CTX_set1_oldCert(cl.c, c3));
+    assert_int_equal(OSSL_CMP_exec_RR_ses(cl.c), 0);
+    client_free(&cl);
+    client_init(&cl, f, NULL, NULL, NULL);
+    client_sig(&cl, c3, k3);
+    assert_true(OSSL_CMP_CTX_set1_oldCert(cl.c, c3));
+    assert_true(OSSL_CMP_CTX_set_option(cl.c, OSSL_CMP_OPT_REVOCATION_REASON, CERTA_REASON_KEY_COMPROMISE));
+    assert_int_equal(OSSL_CMP_exec_RR_ses(cl.c), 1);
+    client_free(&cl);
+    char hex[CERTA_SERIAL_HEX_MAX];
+    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(c3), NULL);
+    char *h = BN_bn2hex(bn);
+    assert_int_equal(certa_serial_normalize(h, hex, sizeof(hex)), 0);
+    OPENSSL_free(h);
+    BN_free(bn);
+    struct certa_cert_row row = { 0 };
+    assert_int_equal(certa_store_cert_get(certa_ca_store(f->ca), hex, &row), 0);
+    assert_int_equal(row.status, CERTA_CERT_REVOKED);
+    assert_int_equal(row.reason, CERTA_REASON_KEY_COMPROMISE);
+    certa_cert_row_clear(&row);
+
+    /* a revoked certificate protects nothing any more */
+    EVP_PKEY *k4 = newkey();
+    client_init(&cl, f, NULL, "CN=dev", k4);
+    client_sig(&cl, c3, k3);
+    refused(f, &cl, OSSL_CMP_CR, OSSL_CMP_PKIFAILUREINFO_certRevoked);
+    client_free(&cl);
+
+    X509_free(c1), X509_free(c2), X509_free(c3);
+    EVP_PKEY_free(k1), EVP_PKEY_free(k2), EVP_PKEY_free(k3), EVP_PKEY_free(k4);
+}
+
+static void test_p10cr(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    X509_REQ *csr = NULL;
+    struct certa_csr_params p = { .subject = "CN=p10" };
+    assert_int_equal(certa_csr_create(k, &p, &csr), 0);
+    client_init(&cl, f, NULL, "CN=p10", NULL);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_set1_p10CSR(cl.c, csr));
+    X509 *x = OSSL_CMP_exec_P10CR_ses(cl.c);
+    assert_non_null(x);
+    assert_int_equal(X509_check_private_key(x, k), 1);
+    client_free(&cl);
+    X509_REQ_free(csr);
+    EVP_PKEY_free(k);
+}
+
+static void test_manual_polling(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, "/.well-known/cmp/p/manual", "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    cl.approve_on_poll = 1;
+    X509 *x = OSSL_CMP_exec_IR_ses(cl.c);
+    assert_non_null(x);
+    assert_int_equal(X509_check_private_key(x, k), 1);
+    /* ir (waiting), pollReq (approved here; pollRep or ip), ..., certConf */
+    assert_true(cl.msgs >= 3);
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(cl.last_rsp), OSSL_CMP_PKIBODY_PKICONF);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+static void test_genm_ca_certs(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    client_init(&cl, f, NULL, NULL, NULL);
+    client_mac(&cl, f->ref, f->secret);
+    ASN1_OBJECT *type = OBJ_nid2obj(NID_id_it_caCerts);
+    assert_true(OSSL_CMP_CTX_push0_genm_ITAV(cl.c, OSSL_CMP_ITAV_create(type, NULL)));
+    STACK_OF(OSSL_CMP_ITAV) *items = OSSL_CMP_exec_GENM_ses(cl.c);
+    assert_non_null(items);
+    assert_int_equal(sk_OSSL_CMP_ITAV_num(items), 1);
+    STACK_OF(X509) *certs = cmp_certs_decode(OSSL_CMP_ITAV_get0_value(sk_OSSL_CMP_ITAV_value(items, 0)));
+    assert_non_null(certs);
+    assert_int_equal(X509_cmp(sk_X509_value(certs, 0), certa_ca_cert(f->ca)), 0);
+    sk_X509_pop_free(certs, X509_free);
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    client_free(&cl);
+}
+
+static void test_genm_template(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    client_init(&cl, f, "/.well-known/cmp/p/ipsec", NULL, NULL);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_push0_genm_ITAV(cl.c, OSSL_CMP_ITAV_create(OBJ_nid2obj(NID_id_it_certReqTemplate), NULL)));
+    STACK_OF(OSSL_CMP_ITAV) *items = OSSL_CMP_exec_GENM_ses(cl.c);
+    assert_non_null(items);
+    ASN1_TYPE *v = OSSL_CMP_ITAV_get0_value(sk_OSSL_CMP_ITAV_value(items, 0));
+    assert_non_null(v);
+    assert_int_equal(v->type, V_ASN1_SEQUENCE);
+    /* CertReqTemplateContent: step into the SEQUENCE, then the CertTemplate */
+    const unsigned char *p = v->value.sequence->data;
+    long len;
+    int tag, xclass;
+    assert_false(ASN1_get_object(&p, &len, &tag, &xclass, v->value.sequence->length) & 0x80);
+    OSSL_CRMF_CERTTEMPLATE *t = d2i_OSSL_CRMF_CERTTEMPLATE(NULL, &p, len);
+    assert_non_null(t);
+    X509_EXTENSIONS *exts = OSSL_CRMF_CERTTEMPLATE_get0_extensions(t);
+    EXTENDED_KEY_USAGE *eku = X509V3_get_d2i(exts, NID_ext_key_usage, NULL, NULL);
+    assert_non_null(eku);
+    /* the ipsec profile grants ike only */
+    assert_int_equal(sk_ASN1_OBJECT_num(eku), 1);
+    sk_ASN1_OBJECT_pop_free(eku, ASN1_OBJECT_free);
+    OSSL_CRMF_CERTTEMPLATE_free(t);
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    client_free(&cl);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_ir_mac, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ir_implicit_confirm, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_mac, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unknown_ref, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_secret, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_txid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forbidden_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_pop, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_garbage, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wrong_nonce_and_unconfirmed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signature_cr_kur_rr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_p10cr, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manual_polling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
