@@ -661,6 +661,43 @@ static int restore_clock(void **state)
     return teardown(state);
 }
 
+/* Mutated requests (bit flips, truncations, insertions) always get a
+ * well-formed OCSPResponse over HTTP 200, never a crash or a 500; ASan
+ * builds check the memory side. */
+static void test_mutations(void **state)
+{
+    struct fx *f = *state;
+    const char *const ids[] = { "a1", "a2", NULL };
+    OCSP_REQUEST *r = request(certa_ca_cert(f->ca), EVP_sha256(), 16, ids);
+    unsigned char *der, buf[1024];
+    int n = der_of(r, &der);
+    assert_true(n + 8 <= (int)sizeof(buf));
+    unsigned seed = 12345;
+    for (int i = 0; i < 3000; i++) {
+        size_t len = (size_t)n;
+        memcpy(buf, der, len);
+        int kind = i % 3;
+        seed = seed * 1103515245u + 12345u;
+        size_t at = (seed >> 8) % len;
+        if (kind == 0)
+            buf[at] ^= (unsigned char)(1u << ((seed >> 4) % 8));
+        else if (kind == 1)
+            len = at;
+        else {
+            memmove(buf + at + 1, buf + at, len - at);
+            buf[at] = (unsigned char)(seed >> 16);
+            len++;
+        }
+        struct certa_http_response res;
+        call(f, "POST", "/ocsp", buf, len, NULL, &res);
+        int st = resp_status(&res, NULL);
+        assert_true(st >= OCSP_RESPONSE_STATUS_SUCCESSFUL && st <= OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+        certa_buf_free(&res.body);
+    }
+    OPENSSL_free(der);
+    OCSP_REQUEST_free(r);
+}
+
 /* Every CA key type signs verifiable responses (EdDSA has no digest). */
 static void test_key_types(void **state)
 {
@@ -818,6 +855,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_before_next_update, setup, restore_clock),
+        cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_signer_checks_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
