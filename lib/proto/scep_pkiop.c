@@ -192,7 +192,7 @@ static int enroll(struct op *o)
     struct certa_csr_request cr = { 0 };
     struct certa_issue_result r = { 0 };
     char *pw = NULL;
-    char requester[64], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
+    char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     int rc = certa_csr_parse(o->m.inner, o->m.inner_len, &csr);
     if (rc < 0) {
         rc = failf(o, rc == CERTA_ECRYPTO ? SCEP_BADMESSAGECHECK : SCEP_BADREQUEST,
