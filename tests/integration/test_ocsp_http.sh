@@ -91,7 +91,11 @@ grep -qi "unauthorized" <<<"$out" || fail "another issuer's request: $out"
 after=$(store_state ca)
 [ "$before" = "$after" ] || fail "refused requests changed the store ($before -> $after)"
 ok "another issuer: unauthorized; nothing stored"
-grep -q "malformedRequest" "$T/certad.log" || echo "note: no log line names malformedRequest"
+# One log line each, in protocol terms.
+[ "$(grep -c 'path=/ocsp.*status=200.*detail="ocsp malformedRequest' "$T/certad.log")" = 3 ] ||
+  { cat "$T/certad.log"; fail "not one malformedRequest log line per malformed request"; }
+[ "$(grep -c 'detail="ocsp unauthorized (CertID of another issuer)' "$T/certad.log")" = 1 ] ||
+  fail "not one log line for the other issuer's request"
 
 # Delegated signer: issued by the CLI, used after a restart, verified by openssl.
 "$CERTA" ca ocsp-signer --dir ca --days 30 2>/dev/null
