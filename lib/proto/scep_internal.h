@@ -114,6 +114,10 @@ struct scep_state {
     certa_buf cacert;           /* the GetCACert answer, pre-encoded */
     char cacert_type[48];
     certa_buf nextca;           /* GetNextCACert answer, empty when none */
+    /* Serializes this module's store writes across workers: SQLite admits
+     * one writer at a time anyway, and waiting here is a mutex handoff
+     * where SQLite's busy handler would sleep in milliseconds. */
+    pthread_mutex_t write_lock;
     pthread_mutex_t crl_lock;
     certa_buf crl;              /* full CRL DER, for GetCRL */
     int64_t crl_at;

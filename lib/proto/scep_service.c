@@ -70,6 +70,7 @@ static void scep_stop(void *state)
     if (st->prov_default)
         OSSL_PROVIDER_unload(st->prov_default);
     pthread_mutex_destroy(&st->crl_lock);
+    pthread_mutex_destroy(&st->write_lock);
     free(st);
 }
 
@@ -149,6 +150,7 @@ static int scep_start(const struct certa_service_env *env, void **state)
     if (st == NULL)
         return certa_error_set(CERTA_ENOMEM, "out of memory");
     pthread_mutex_init(&st->crl_lock, NULL);
+    pthread_mutex_init(&st->write_lock, NULL);
     scep_nids();
     st->ca_cert = X509_dup(certa_ca_cert(ca));
     st->chain = X509_chain_up_ref(certa_ca_chain(ca));

@@ -793,6 +793,17 @@ static void test_renewal(void **state)
     assert_int_equal(certa_store_request_list(certa_ca_store(W.rsa.ca), -1, find_req, &fc) >= 0, 1);
     assert_true(fc.found);
     assert_string_equal(fc.requester, serial);
+    /* Renewal under the transactionID that issued the current certificate
+     * (clients that derive it from the key): a new certificate, while a
+     * resend of the first renewal gets the certificate it already got. */
+    csr_der(W.k1, "CN=renew-me", NULL, &csr, &len);
+    o.txid = "tx-ren-0";
+    pkiop(&W.rsa, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_not_equal(X509_cmp(r.cert, cur), 0);
+    assert_issued_by(&W.rsa, r.cert);
+    reply_clear(&r);
+    OPENSSL_free(csr);
     /* another subject is refused; a self-signed RenewalReq too */
     int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
     csr_der(W.k2, "CN=someone-else", NULL, &csr, &len);
