@@ -1,11 +1,26 @@
 #!/usr/bin/env bash
-# The main job for now: installs what is missing, builds certa, then creates
-# a demo CA under ./demo (fresh each run), makes a device key and CSR, issues
-# a certificate, revokes it, writes a CRL, checks everything with the openssl
-# command line, and prints what it did.
+# The main job: installs what is missing, builds certa, then creates a demo
+# CA under ./demo (fresh each run), makes a device key and CSR, issues a
+# certificate, revokes it, writes a CRL, checks everything with the openssl
+# command line, then starts the CA server certad on loopback, prints its
+# URLs and a copy-paste enrollment example, and serves until Ctrl-C.
+#
+#   bash scripts/demo.sh              # ... and keep serving until Ctrl-C
+#   bash scripts/demo.sh --no-serve   # one shot: check certad answers, stop it
+#   CERTA_DEMO_SERVE=0 / CERTA_DEMO_PORT=8080 do the same through the environment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+
+serve=${CERTA_DEMO_SERVE:-1}
+for arg in "$@"; do
+  case $arg in
+    --no-serve) serve=0 ;;
+    --serve) serve=1 ;;
+    -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "demo.sh: unknown option '$arg' (--no-serve, --serve)" >&2; exit 2 ;;
+  esac
+done
 
 step() { printf '\n==> %s\n' "$*"; }
 run() { printf '$ %s\n' "$*"; "$@"; }
@@ -23,8 +38,23 @@ rm -rf demo
 mkdir -p demo
 cd demo
 
+# certad's port: CERTA_DEMO_PORT, or the first free one from 8080 on. It is
+# chosen now because the CA writes its URLs (CDP, AIA) into certificates.
+port_free() { python3 -c 'import socket,sys; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1])))' "$1" 2>/dev/null; }
+port=${CERTA_DEMO_PORT:-}
+if [ -z "$port" ]; then
+  for p in $(seq 8080 8180); do
+    if port_free "$p"; then port=$p; break; fi
+  done
+  [ -n "$port" ] || { echo "demo.sh: no free port in 8080-8180; set CERTA_DEMO_PORT" >&2; exit 1; }
+fi
+base=http://127.0.0.1:$port
+
 step "Creating a root CA (EC P-256) in ./demo/ca"
 run certa ca init --dir ca --subject "CN=certa Demo Root CA,O=certa demo" --key ec:p256 --days 3650
+# The URLs the CA puts into certificates point at certad below.
+sed -i "s|^base_url = .*|base_url = $base|" ca/ca.conf
+grep '^base_url' ca/ca.conf
 run certa ca cert --dir ca >ca-cert.pem
 openssl x509 -in ca-cert.pem -noout -subject -fingerprint -sha256
 
@@ -55,8 +85,8 @@ if openssl verify -crl_check -CAfile ca-cert.pem -CRLfile ca.crl device.crt; the
 fi
 echo "openssl rejects the revoked certificate, as it should"
 
-step "Done"
 cat <<DONE
+
 Everything is under $root/demo:
   ca/            the CA state directory (ca.conf with profiles, ca.key, ca.crt, ca.db)
   ca-cert.pem    the CA certificate
@@ -64,6 +94,86 @@ Everything is under $root/demo:
   device.csr     its PKCS#10 request
   device.crt     the certificate issued to it (serial $serial), now revoked
   ca.crl         the CRL listing it
-Next: edit demo/ca/ca.conf profiles, try 'certa ca issue --profile manual' and
-'certa ca requests/approve', or 'build/certa --help'.
 DONE
+
+step "Starting the CA server: certad --dir demo/ca --listen 127.0.0.1:$port"
+certad=$root/build/certad
+"$certad" --dir ca --listen "127.0.0.1:$port" 2>certad.log &
+pid=$!
+stop_certad() { kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; }
+trap stop_certad EXIT
+for _ in $(seq 1 100); do
+  curl -s -o /dev/null "$base/healthz" && break
+  kill -0 "$pid" 2>/dev/null || { cat certad.log >&2; echo "certad did not start" >&2; exit 1; }
+  sleep 0.05
+done
+printf '$ curl %s/healthz\n' "$base"
+curl -sS "$base/healthz"
+name=$(curl -s "$base/healthz" | python3 -c 'import json,sys; print(json.load(sys.stdin)["ca"])')
+fp=$(openssl x509 -in ca-cert.pem -noout -fingerprint -sha256 | cut -d= -f2 | tr -d :)
+
+# What the services built into this certad answer; a path no service
+# serves is 404. What is served is checked with openssl.
+echo "Published by certad:"
+fetch() { curl -s -o "$2" -w '%{http_code}' "$base$1" || true; }
+if [ "$(fetch "/ca/$name.crt" served-ca.crt)" = 200 ]; then
+  echo "  /ca/$name.crt: the CA certificate"
+  { openssl x509 -inform DER -in served-ca.crt -noout -subject 2>/dev/null ||
+    openssl x509 -in served-ca.crt -noout -subject; } | sed 's/^/    /'
+else
+  echo "  /ca/$name.crt: not served by this build"
+fi
+if [ "$(fetch "/crl/$name.crl" served.crl)" = 200 ]; then
+  echo "  /crl/$name.crl: the current CRL"
+  openssl crl -inform DER -in served.crl -CAfile ca-cert.pem -noout -verify 2>&1 | sed 's/^/    /'
+else
+  echo "  /crl/$name.crl: not served by this build"
+fi
+if [ "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/ocsp-request' "$base/ocsp")" != 404 ]; then
+  echo "  /ocsp: the OCSP responder says about device.crt:"
+  openssl ocsp -issuer ca-cert.pem -cert device.crt -url "$base/ocsp" -CAfile ca-cert.pem 2>&1 | sed 's/^/    /' || true
+else
+  echo "  /ocsp: not served by this build"
+fi
+rm -f served-ca.crt served.crl
+
+cat <<URLS
+
+certad serves CA '$name' at $base (log: demo/certad.log):
+  $base/healthz             health (JSON)
+  $base/scep                SCEP (also /cgi-bin/pkiclient.exe)
+  $base/ocsp                OCSP responder
+  $base/crl/$name.crl          full CRL   ($base/crl/$name-delta.crl: delta)
+  $base/ca/$name.crt           CA certificate
+  $base/cmp                 CMP
+CA fingerprint (sha256): $fp
+
+Enroll a device over SCEP (copy-paste, from $root):
+  PW=\$(build/certa ca challenge create --dir demo/ca)
+  build/certa --state demo/device trustpoint add demo --protocol scep \\
+      --url $base/scep --fingerprint sha256:$fp \\
+      --challenge "\$PW" --subject "CN=router2.demo.example" --san dns:router2.demo.example
+  build/certa --state demo/device enroll demo
+  build/certa --state demo/device show certificates
+Check a certificate with OpenSSL against certad:
+  openssl ocsp -issuer demo/ca-cert.pem -cert demo/device.crt -url $base/ocsp -CAfile demo/ca-cert.pem
+  curl -s $base/crl/$name.crl | openssl crl -inform DER -noout -text
+URLS
+
+if [ "$serve" != 1 ]; then
+  step "Stopping certad (--no-serve)"
+  stop_certad
+  trap - EXIT
+  echo "certad stopped; rerun without --no-serve to keep it serving."
+  exit 0
+fi
+
+step "Serving until Ctrl-C (certad runs in the foreground of this script)"
+trap 'echo; echo "stopping certad"; stop_certad; exit 0' INT TERM
+tail -n 0 -f certad.log &
+tailpid=$!
+rc=0
+wait "$pid" || rc=$?
+kill "$tailpid" 2>/dev/null || true
+trap - EXIT
+exit $rc

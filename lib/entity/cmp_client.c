@@ -251,9 +251,15 @@ static int cmp_enroll(const struct certa_enroll_ctx *e)
     struct cmp_client cl;
     X509_EXTENSIONS *exts = NULL;
     int p10 = (e->flags & CERTA_ENROLL_CMP_P10CR) != 0, cr = (e->flags & CERTA_ENROLL_CMP_CR) != 0;
-    int rc = setup(&cl, e, !p10 && !cr);
     const char *what;
-    if (rc < 0)
+    int rc;
+    memset(&cl, 0, sizeof(cl));
+    if (e->resume) {
+        /* A CMP transaction lives in the client that started it. */
+        rc = certa_error_set(CERTA_EUNSUPPORTED, "a CMP enrollment cannot be resumed: enroll again");
+        goto out;
+    }
+    if ((rc = setup(&cl, e, !p10 && !cr)) < 0)
         goto out;
     int type;
     if (p10) {

@@ -236,7 +236,8 @@ static void auth_mac(struct cmp_req *rq, const OSSL_CMP_MSG *msg, const X509_ALG
         fail(rq, OSSL_CMP_PKIFAILUREINFO_notAuthorized, "the reference value is used up or expired");
         goto out;
     }
-    rq->consume_secret = is_cert_request(type);
+    /* A counted secret loses a use with the nonces, in one commit. */
+    rq->consume_secret = is_cert_request(type) && row.uses_left > 0;
     if (row.subject_pattern != NULL)
         rq->subject_pattern = strdup(row.subject_pattern);
 out:
@@ -396,8 +397,9 @@ static void check_continuation(struct cmp_req *rq, const OSSL_CMP_MSG *msg)
         fail(rq, OSSL_CMP_PKIFAILUREINFO_badRecipientNonce, "recipNonce is not our last senderNonce");
 }
 
-/* Spends the transactionID (new transactions) and the senderNonce, in one
- * commit. */
+/* Spends the transactionID (new transactions), the senderNonce and a use
+ * of a counted MAC secret, in one commit. A request the profile then
+ * refuses has used its secret: one attempt per use. */
 static void spend_once(struct cmp_req *rq, const OSSL_CMP_MSG *msg)
 {
     if (rq->fail_bit >= 0)
@@ -421,6 +423,14 @@ static void spend_once(struct cmp_req *rq, const OSSL_CMP_MSG *msg)
         if (rc == CERTA_EEXIST) {
             certa_store_rollback(s);
             fail(rq, OSSL_CMP_PKIFAILUREINFO_badSenderNonce, "senderNonce was used before (replay)");
+            return;
+        }
+    }
+    if (rc == 0 && rq->consume_secret) {
+        rc = certa_store_secret_consume(s, CERTA_CMP_SECRET_KIND, rq->mac_ref, now);
+        if (rc == CERTA_ESTATE) {
+            certa_store_rollback(s);
+            fail(rq, OSSL_CMP_PKIFAILUREINFO_notAuthorized, "the reference value is used up or expired");
             return;
         }
     }

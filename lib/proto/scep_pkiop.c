@@ -198,7 +198,7 @@ static int enroll(struct op *o)
     X509_REQ *csr = NULL;
     struct certa_csr_request cr = { 0 };
     char *pw = NULL;
-    char requester[64], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
+    char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     int rc = certa_csr_parse(o->m.inner, o->m.inner_len, &csr);
     if (rc < 0) {
         rc = failf(o, rc == CERTA_ECRYPTO ? SCEP_BADMESSAGECHECK : SCEP_BADREQUEST,

@@ -138,7 +138,7 @@ struct certad_worker {
     struct certad_conn *fresh;          /* accepted, not yet bound to evhttp */
     struct certad_conn **by_fd;         /* fd -> connection */
     size_t n_by_fd;
-    int busy;                           /* connections in the middle of a request */
+    int busy;                           /* connections with a request in flight */
     int stopping;
     struct timeval drain_until;
     /* listening sockets */

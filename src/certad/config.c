@@ -191,9 +191,32 @@ static int set_path(char **dst, const char *base, const char *v)
 struct load_ctx {
     struct certad_config *c;
     const char *path;
-    int rc;
+    const char *next;       /* the text still to read */
+    int line;               /* lines handed to inih so far */
+    int rc, rc_line;        /* first error of ours, and its line */
     int listen_seen, tls_listen_seen;
 };
+
+/* inih's reader over the file's text, counting lines so that an error
+ * found in a handler can name its line. */
+static char *read_line(char *str, int num, void *stream)
+{
+    struct load_ctx *x = stream;
+    if (*x->next == '\0' || num < 2)
+        return NULL;
+    const char *nl = strchr(x->next, '\n');
+    size_t n = nl ? (size_t)(nl - x->next) + 1 : strlen(x->next);
+    if (n > (size_t)num - 1)
+        n = (size_t)num - 1;
+    memcpy(str, x->next, n);
+    str[n] = '\0';
+    x->next += n;
+    if (n > 0 && str[n - 1] == '\n')
+        x->line++;
+    else if (*x->next == '\0')
+        x->line++;
+    return str;
+}
 
 static int server_key(struct load_ctx *x, const char *key, const char *v)
 {
@@ -276,7 +299,10 @@ static int ini_cb(void *user, const char *section, const char *key, const char *
         rc = kv_set(&c->sections, &c->n_sections, section, key, value);
     }
     if (rc < 0) {
-        x->rc = rc;
+        if (x->rc == 0) {
+            x->rc = rc;
+            x->rc_line = x->line;
+        }
         return 0;
     }
     return 1;
@@ -293,14 +319,14 @@ int certad_config_load(struct certad_config *c, const char *path)
         certa_buf_free(&b);
         return certa_error_set(CERTA_ENOMEM, "out of memory");
     }
-    struct load_ctx x = { .c = c, .path = path };
-    int line = ini_parse_string((const char *)b.data, ini_cb, &x);
+    struct load_ctx x = { .c = c, .path = path, .next = (const char *)b.data };
+    int line = ini_parse_stream(read_line, &x, ini_cb, &x);
     certa_buf_free(&b);
     if (line == 0)
         return 0;
     if (line < 0)
         return certa_error_set(CERTA_ENOMEM, "%s: out of memory", path);
-    if (x.rc < 0) {
+    if (x.rc < 0 && x.rc_line <= line) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", certa_error_last());
         return certa_error_set(x.rc, "%s:%d: %s", path, line, msg);
@@ -354,8 +380,11 @@ int certad_config_passphrase(const struct certad_config *c, char **out)
         return 0;
     certa_buf b = { 0 };
     int rc = certa_file_read(c->passphrase_file, 4096, &b);
-    if (rc < 0)
-        return rc;
+    if (rc < 0) {
+        char msg[512];
+        snprintf(msg, sizeof(msg), "%s", certa_error_last());
+        return certa_error_set(rc, "passphrase file: %s", msg);
+    }
     size_t n = strcspn((char *)b.data, "\r\n");
     if (n == 0 || n > PASSPHRASE_MAX) {
         certa_buf_free_secure(&b);

@@ -30,7 +30,8 @@ struct certad_conn {
     struct evbuffer_cb_entry *in_cb, *out_cb;
     evutil_socket_t fd;
     int tls;
-    int busy;           /* a request is under way (read or answer) */
+    int busy;           /* a request may be under way: its deadline runs */
+    int inflight;       /* bytes of a request arrived, its answer is not out */
     int dispatched;     /* the current request reached the handler */
     int early_status;   /* status evhttp answered by itself (400, 413) */
     int timed_out;
@@ -61,12 +62,21 @@ static struct certad_conn *fdmap_get(struct certad_worker *w, evutil_socket_t fd
     return fd >= 0 && (size_t)fd < w->n_by_fd ? w->by_fd[fd] : NULL;
 }
 
+/* What graceful shutdown waits for: requests that have begun to arrive.
+ * A connection that sent nothing yet is not worth waiting for. */
+static void set_inflight(struct certad_conn *c, int inflight)
+{
+    if (c->inflight == inflight)
+        return;
+    c->inflight = inflight;
+    c->w->busy += inflight ? 1 : -1;
+}
+
 static void set_busy(struct certad_conn *c, int busy)
 {
     if (c->busy == busy)
         return;
     c->busy = busy;
-    c->w->busy += busy ? 1 : -1;
     if (busy) {
         c->dispatched = 0;
         c->early_status = 0;
@@ -84,6 +94,7 @@ static void conn_free(struct certad_conn *c)
     if (c->out_cb != NULL)
         evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
     set_busy(c, 0);
+    set_inflight(c, 0);
     if (c->deadline != NULL)
         event_free(c->deadline);
     free(c);
@@ -148,8 +159,10 @@ static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, 
 {
     struct certad_conn *c = arg;
     (void)buf;
-    if (info->n_added > 0 && !c->busy)
+    if (info->n_added > 0) {
         set_busy(c, 1);
+        set_inflight(c, 1);
+    }
 }
 
 /* evhttp writes a response by itself (400, 413) when it refuses a request
@@ -243,9 +256,12 @@ static void on_complete(struct evhttp_request *req, void *arg)
     struct certad_conn *c = arg;
     (void)req;
     set_busy(c, 0);
+    set_inflight(c, 0);
     /* A pipelined request may already wait in the buffer. */
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0)
+    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
         set_busy(c, 1);
+        set_inflight(c, 1);
+    }
 }
 
 struct certad_conn *certad_limits_dispatched(struct certad_worker *w, struct evhttp_request *req)
@@ -257,8 +273,8 @@ struct certad_conn *certad_limits_dispatched(struct certad_worker *w, struct evh
     struct certad_conn *c = fdmap_get(w, bufferevent_getfd(bev));
     if (c == NULL || c->evcon != evcon)
         return NULL;
-    if (!c->busy)
-        set_busy(c, 1);
+    set_busy(c, 1);
+    set_inflight(c, 1);
     c->dispatched = 1;
     evtimer_del(c->deadline);
     evhttp_request_set_on_complete_cb(req, on_complete, c);

@@ -21,8 +21,9 @@ static void timestamp(char *buf, size_t len)
     snprintf(buf + n, len - n, ".%03dZ", (int)(tv.tv_usec / 1000));
 }
 
-/* Appends v as one token: printable ASCII except space, quote, backslash
- * and '%' kept, the rest %XX; quoted when the caller wants free text. */
+/* Appends v as one token: printable ASCII except space, quote and
+ * backslash kept, the rest %XX (paths arrive %-encoded already, so they
+ * read as sent); quoted, with spaces kept, when the caller wants free text. */
 static size_t put_value(char *out, size_t pos, size_t cap, const char *v, int quoted)
 {
     static const char hex[] = "0123456789ABCDEF";
@@ -31,7 +32,7 @@ static size_t put_value(char *out, size_t pos, size_t cap, const char *v, int qu
     if (quoted && pos < cap)
         out[pos++] = '"';
     for (const unsigned char *p = (const unsigned char *)v; *p && pos + 4 < cap; p++) {
-        int plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\' && *p != '%';
+        int plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
         if (plain || (quoted && *p == ' ')) {
             out[pos++] = (char)*p;
         } else {

@@ -181,8 +181,10 @@ static void reload(const struct options *o, struct certad_worker *workers, int n
     struct certad_gen *gen = NULL;
     certa_ca *h[CERTAD_MAX_WORKERS] = { 0 };
     int rc = build_config(o, &c);
+    /* The listening sockets stay as they are: their TLS context and the
+     * worker count must match what was bound. */
     if (rc == 0 && !same_listeners(running, c))
-        certad_log("warn", "reload: listen addresses and workers change only on restart; keeping the current ones");
+        rc = certa_error_set(CERTA_EINVAL, "listen, tls_listen and workers change only on restart");
     if (rc == 0)
         rc = open_handles(c, h, n);
     if (rc == 0) {
@@ -241,9 +243,10 @@ int main(int argc, char **argv)
         goto fail;
     if (certad_listen_probe(cfg) < 0)
         goto fail;
-    if (certad_gen_start(cfg, h[0], &gen) < 0)
+    struct certad_config *owned = cfg;
+    cfg = NULL;     /* certad_gen_start owns it from here, also on failure */
+    if (certad_gen_start(owned, h[0], &gen) < 0)
         goto fail;
-    cfg = NULL;
     if (o.check) {
         printf("certad: configuration OK (CA %s, %zu services)\n", certa_ca_name(h[0]), gen->n);
         for (int i = 0; i < n; i++)

@@ -3,6 +3,7 @@
  * bufferevents of TLS connections are made in limits.c with this context. */
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include "certad.h"
 
 int certad_tls_ctx_new(const struct certad_config *c, SSL_CTX **out)
@@ -21,7 +22,12 @@ int certad_tls_ctx_new(const struct certad_config *c, SSL_CTX **out)
         goto fail;
     }
     if (SSL_CTX_use_PrivateKey_file(ctx, c->tls_key, SSL_FILETYPE_PEM) != 1) {
-        certa_error_ossl(CERTA_EINVAL, "tls_key %s", c->tls_key);
+        if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+            ERR_clear_error();
+            certa_error_set(CERTA_EINVAL, "tls_key %s does not match tls_cert %s", c->tls_key, c->tls_cert);
+        } else {
+            certa_error_ossl(CERTA_EINVAL, "tls_key %s", c->tls_key);
+        }
         goto fail;
     }
     if (SSL_CTX_check_private_key(ctx) != 1) {

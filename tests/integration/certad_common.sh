@@ -7,14 +7,21 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Stops certad with SIGTERM; it must exit 0 (a sanitizer finding would not).
+# "stop_certad quiet" (on exit) only stops it.
 stop_certad() {
-  if [ -n "$CERTAD_PID" ] && kill -0 "$CERTAD_PID" 2>/dev/null; then
-    kill "$CERTAD_PID" 2>/dev/null || true
-    wait "$CERTAD_PID" 2>/dev/null || true
-  fi
+  local rc=0 pid=$CERTAD_PID
   CERTAD_PID=
+  [ -n "$pid" ] || return 0
+  kill "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || rc=$?
+  [ "${1:-}" = quiet ] && return 0
+  if [ $rc != 0 ] || grep -q 'Sanitizer\|runtime error:' "$T/certad.log" 2>/dev/null; then
+    cat "$T/certad.log" >&2
+    fail "certad exited with status $rc"
+  fi
 }
-trap 'stop_certad; rm -rf "$T"' EXIT
+trap 'stop_certad quiet; rm -rf "$T"' EXIT
 
 # start_certad URL ARGS...: runs certad with ARGS (stderr to $T/certad.log)
 # and waits until URL/healthz answers.

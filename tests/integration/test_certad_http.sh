@@ -74,8 +74,9 @@ lines=$(grep -c 'path=/healthz ' "$T/certad.log")
 [ "$lines" -ge 10 ] || fail "expected a log line per /healthz request, got $lines"
 grep -q 'method=GET path=/nothing status=404' "$T/certad.log" || fail "no log line for the 404"
 grep -q 'status=413' "$T/certad.log" || fail "no log line for the 413"
-grep 'path=/healthz ' "$T/certad.log" | head -1 | grep -Eq '^time=[0-9T:.-]+Z worker=[0-9]+ remote=127\.0\.0\.1:[0-9]+ tls=0 method=GET path=/healthz status=200 bytes=[0-9]+ ms=[0-9.]+ detail=' \
-  || fail "log line format: $(grep 'path=/healthz ' "$T/certad.log" | head -1)"
+first=$(grep -m1 'path=/healthz ' "$T/certad.log")
+grep -Eq '^time=[0-9T:.-]+Z worker=[0-9]+ remote=127\.0\.0\.1:[0-9]+ tls=0 method=GET path=/healthz status=200 bytes=[0-9]+ ms=[0-9.]+ detail=' <<<"$first" \
+  || fail "log line format: $first"
 ok "one key=value log line per request, without query strings"
 stop_certad
 

@@ -11,9 +11,9 @@ command -v scepserver >/dev/null || { echo "SKIP: scepserver (package scep) not 
 command -v ip >/dev/null || { echo "SKIP: ip (iproute2) not installed"; exit 77; }
 
 NS="certa-test-$$"
-VH="cvh$$"; VN="cvn$$"
+VH="cvh$$"; VN="cvn$$"; WX="cwx$$"; WY="cwy$$"
 ip netns add "$NS"
-CLEANUPS+=("ip netns del $NS 2>/dev/null" "ip link del $VH 2>/dev/null")
+CLEANUPS+=("ip netns del $NS 2>/dev/null" "ip link del $VH 2>/dev/null" "ip link del $WX 2>/dev/null")
 ip -n "$NS" link set lo up
 ip link add "$VH" type veth peer name "$VN"
 ip link set "$VN" netns "$NS"
@@ -21,6 +21,11 @@ ip addr add 10.213.7.1/30 dev "$VH"
 ip link set "$VH" up
 ip -n "$NS" addr add 10.213.7.2/30 dev "$VN"
 ip -n "$NS" link set "$VN" up
+# A second pair that leads nowhere: the wrong interface to bind to.
+ip link add "$WX" type veth peer name "$WY"
+ip addr add 10.213.9.1/30 dev "$WX"
+ip link set "$WX" up
+ip link set "$WY" up
 
 PORT=$(free_port)
 mkdir -p "$T/mdm"
@@ -64,9 +69,9 @@ VURL="http://10.213.7.2:$PORT/scep"
 "$CERTA" ca authenticate veth >/dev/null
 "$CERTA" enroll veth >/dev/null
 openssl verify -CAfile "$CA" "$CERTA_STATE/trustpoints/veth/cert.pem" >/dev/null || fail "veth enrollment"
-"$CERTA" trustpoint add wrongif --protocol scep --url "$VURL" --interface lo --fingerprint "sha256:$fp"
+"$CERTA" trustpoint add wrongif --protocol scep --url "$VURL" --interface "$WX" --fingerprint "sha256:$fp"
 expect_fail 1 "$VURL" "$CERTA" ca authenticate wrongif --yes
-ok "--interface $VH reaches the CA over the veth pair, --interface lo does not"
+ok "--interface $VH reaches the CA over the veth pair, --interface $WX does not"
 
 # --- source address seen by the server ---------------------------------------
 RPORT=$(free_port)
@@ -104,3 +109,20 @@ openssl verify -CAfile "$CA" "$CERTA_STATE/trustpoints/src/cert.pem" >/dev/null 
 if grep -v '^127\.0\.0\.2 ' "$T/peers.log"; then fail "a request did not come from 127.0.0.2"; fi
 grep -q '^127\.0\.0\.2 POST$' "$T/peers.log" || fail "no PKIOperation POST from 127.0.0.2"
 ok "every request came from --source-ip 127.0.0.2 ($(wc -l <"$T/peers.log") requests)"
+
+# --- and as certad's request log sees it ----------------------------------
+if [ -x "${CERTA_BIN}/certad" ]; then
+    "$CERTA" ca init --dir cad --subject "CN=Source CA" --key rsa:2048 >/dev/null
+    CPORT=$(free_port)
+    "${CERTA_BIN}/certad" --dir cad --listen "127.0.0.1:$CPORT" --workers 1 >cad/certad.log 2>&1 &
+    PIDS+=($!)
+    wait_http "http://127.0.0.1:$CPORT/healthz"
+    cpw=$("$CERTA" ca challenge create --dir cad 2>/dev/null)
+    "$CERTA" trustpoint add csrc --protocol scep --url "http://127.0.0.1:$CPORT/scep" --source-ip 127.0.0.2 \
+        --challenge "$cpw" --subject CN=csrc.example.com
+    "$CERTA" ca authenticate csrc --yes >/dev/null
+    "$CERTA" enroll csrc >/dev/null
+    grep 'path=/scep' cad/certad.log | grep -v 'remote=127\.0\.0\.2:' && fail "certad saw a request from elsewhere"
+    grep -q 'remote=127\.0\.0\.2:.*method=POST path=/scep' cad/certad.log || fail "certad saw no POST from 127.0.0.2"
+    ok "certad's request log shows every SCEP request from 127.0.0.2"
+fi

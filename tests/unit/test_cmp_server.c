@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/asn1t.h>
 #include <openssl/cmp.h>
 #include <openssl/x509v3.h>
@@ -68,7 +70,7 @@ static int teardown(void **state)
 
 /* ---- an in-process client ------------------------------------------------ */
 
-enum mutation { MUT_NONE, MUT_OLD_TIME, MUT_PVNO, MUT_ITER, MUT_SALT, MUT_TAMPER_NONCE };
+enum mutation { MUT_NONE, MUT_OLD_TIME, MUT_PVNO, MUT_ITER, MUT_SALT, MUT_TAMPER_NONCE, MUT_SENDER_NONCE };
 
 struct client {
     struct fixture *f;
@@ -80,6 +82,10 @@ struct client {
     OSSL_CMP_MSG *last_rsp;      /* the last answer, for inspection */
     unsigned char txid[64];
     int txid_len;
+    unsigned char nonce[64];     /* senderNonce of the last request */
+    int nonce_len;
+    const struct client *nonce_from; /* MUT_SENDER_NONCE: reuse that client's */
+    char detail[192];            /* the server's log detail of the last answer */
 };
 
 static void mutate(struct client *cl, OSSL_CMP_MSG *m)
@@ -87,6 +93,11 @@ static void mutate(struct client *cl, OSSL_CMP_MSG *m)
     switch (cl->mut) {
     case MUT_OLD_TIME:
         assert_non_null(ASN1_GENERALIZEDTIME_adj(cmp_hdr_field(m, "messageTime"), time(NULL), 0, -3600));
+        assert_true(OSSL_CMP_MSG_update_transactionID(cl->c, m));
+        break;
+    case MUT_SENDER_NONCE:
+        assert_true(ASN1_OCTET_STRING_set(cmp_hdr_field(m, "senderNonce"), cl->nonce_from->nonce,
+                                          cl->nonce_from->nonce_len));
         assert_true(OSSL_CMP_MSG_update_transactionID(cl->c, m));
         break;
     case MUT_PVNO:
@@ -130,6 +141,11 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
         cl->txid_len = ASN1_STRING_length(tx);
         memcpy(cl->txid, ASN1_STRING_get0_data(tx), (size_t)cl->txid_len);
     }
+    const ASN1_OCTET_STRING *sn = cmp_hdr_senderNonce(m);
+    if (sn != NULL && ASN1_STRING_length(sn) <= 64) {
+        cl->nonce_len = ASN1_STRING_length(sn);
+        memcpy(cl->nonce, ASN1_STRING_get0_data(sn), (size_t)cl->nonce_len);
+    }
     int type = OSSL_CMP_MSG_get_bodytype(m);
     if (cl->mut == MUT_TAMPER_NONCE && type == OSSL_CMP_PKIBODY_CERTCONF) {
         /* The server's memory of its last nonce changes: the client's
@@ -168,6 +184,7 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
     OPENSSL_free(der);
     if (getenv("CMP_TEST_DEBUG"))
         fprintf(stderr, "server: %d %s\n", res.status, res.log_detail);
+    snprintf(cl->detail, sizeof(cl->detail), "%s", res.log_detail);
     cl->msgs++;
     assert_int_equal(res.status, 200);
     assert_string_equal(res.content_type, "application/pkixcmp");
@@ -670,6 +687,117 @@ static void test_genm_template(void **state)
     client_free(&cl);
 }
 
+static int reject_cert(OSSL_CMP_CTX *c, X509 *cert, int fail_info, const char **txt)
+{
+    (void)c, (void)cert, (void)fail_info;
+    *txt = "not the certificate I wanted";
+    return 1 << OSSL_CMP_PKIFAILUREINFO_badCertTemplate;
+}
+
+/* A certificate the client refuses in certConf is revoked at once. */
+static void test_certconf_rejection_revokes(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    struct certa_store_stats a, b;
+    counts(f, &a);
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_set_certConf_cb(cl.c, reject_cert));
+    assert_null(OSSL_CMP_exec_IR_ses(cl.c));
+    assert_int_equal(cl.msgs, 2);
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(cl.last_rsp), OSSL_CMP_PKIBODY_PKICONF);
+    counts(f, &b);
+    assert_int_equal(b.certificates, a.certificates + 1);
+    assert_int_equal(b.revoked, a.revoked + 1);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+/* A senderNonce seen before is a replay, even in a new transaction. */
+static void test_reused_sender_nonce(void **state)
+{
+    struct fixture *f = *state;
+    struct client a, b;
+    EVP_PKEY *k = newkey();
+    struct certa_cmp_secret_params sp = { .uses = 5 };
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    assert_int_equal(certa_cmp_secret_create(f->ca, &sp, ref, sec), 0);
+    client_init(&a, f, NULL, "CN=dev", k);
+    client_mac(&a, ref, sec);
+    assert_true(OSSL_CMP_CTX_set_option(a.c, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1));
+    assert_non_null(OSSL_CMP_exec_IR_ses(a.c));
+    client_init(&b, f, NULL, "CN=dev", k);
+    client_mac(&b, ref, sec);
+    b.mut = MUT_SENDER_NONCE;
+    b.nonce_from = &a;
+    struct certa_store_stats c0, c1;
+    counts(f, &c0);
+    /* The answer echoes the replayed nonce, which b's client does not
+     * accept as its own: judge the server's answer itself. */
+    assert_null(OSSL_CMP_exec_IR_ses(b.c));
+    counts(f, &c1);
+    same_counts(&c0, &c1);
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(b.last_rsp), OSSL_CMP_PKIBODY_IP);
+    assert_non_null(strstr(b.detail, "failInfo=badSenderNonce"));
+    client_free(&a);
+    client_free(&b);
+    EVP_PKEY_free(k);
+}
+
+/* A secret bound to a subject pattern, and one that expired. */
+static void test_secret_subject_and_expiry(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    struct certa_cmp_secret_params sp = { .uses = 2, .subject_pattern = "CN=router*" };
+    assert_int_equal(certa_cmp_secret_create(f->ca, &sp, ref, sec), 0);
+    client_init(&cl, f, NULL, "CN=switch1", k);
+    client_mac(&cl, ref, sec);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_notAuthorized);
+    client_free(&cl);
+    client_init(&cl, f, NULL, "CN=router1", k);
+    client_mac(&cl, ref, sec);
+    assert_non_null(OSSL_CMP_exec_IR_ses(cl.c));
+    client_free(&cl);
+
+    struct certa_cmp_secret_params ep = { .uses = 1, .ttl = 1 };
+    assert_int_equal(certa_cmp_secret_create(f->ca, &ep, ref, sec), 0);
+    sleep(2);
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, ref, sec);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_notAuthorized);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+/* Secrets are stored encrypted, never as given. */
+static void test_secret_at_rest(void **state)
+{
+    struct fixture *f = *state;
+    struct certa_secret_row row = { 0 };
+    assert_int_equal(certa_store_secret_get(certa_ca_store(f->ca), CERTA_CMP_SECRET_KIND, f->ref, &row), 0);
+    assert_true(row.blob_len > strlen(f->secret));
+    assert_null(memmem(row.blob, row.blob_len, f->secret, strlen(f->secret)));
+    assert_int_equal(row.uses_left, 1);
+    certa_secret_row_clear(&row);
+    unsigned char *plain = NULL;
+    size_t len = 0;
+    assert_int_equal(certa_cmp_secret_get(f->ca, f->ref, &plain, &len, NULL), 0);
+    assert_int_equal(len, strlen(f->secret));
+    assert_memory_equal(plain, f->secret, len);
+    free(plain);
+    char path[600];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/cmp-secret.key", f->cadir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -689,6 +817,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manual_polling, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certconf_rejection_revokes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_sender_nonce, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_subject_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_at_rest, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
