@@ -137,7 +137,7 @@ struct scep_enrollment {
     const char *ref;            /* challenge to use up, or NULL */
     int manual;                 /* the profile approves manually */
     const struct certa_request *req; /* its requester points at requester[] */
-    char requester[64];
+    char requester[CERTA_SERIAL_HEX_MAX + 16];
     /* out */
     int refused;                /* SCEP_REFUSED_*: nothing submitted */
     struct certa_issue_result res;

@@ -102,7 +102,7 @@ grep -q "uses=3" err.txt && grep -q "subject=rtr-\*" err.txt || { cat err.txt; f
 ref=${pw:0:8}
 row=$(sqlite3 ec/ca.db "SELECT kind, uses_left, subject_pattern, expires_at > strftime('%s','now') + 7000, length(blob) FROM secrets WHERE ref='$ref'")
 [ "$row" = "scep-challenge|3|rtr-*|1|53" ] || fail "stored challenge row: $row"
-sqlite3 ec/ca.db "SELECT hex(blob) FROM secrets WHERE ref='$ref'" | grep -qi "$(printf %s "$pw" | xxd -p)" && fail "password stored in clear"
+sqlite3 ec/ca.db "SELECT hex(blob) FROM secrets WHERE ref='$ref'" | grep -qi "$(printf %s "$pw" | od -An -tx1 | tr -d ' \n')" && fail "password stored in clear"
 for bad in "--uses 0" "--uses x" "--ttl 5y" "--ttl -1"; do
   # shellcheck disable=SC2086
   "$CERTA" ca challenge create --dir ec $bad >/dev/null 2>&1 && fail "challenge create $bad accepted"
