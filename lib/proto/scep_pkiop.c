@@ -197,9 +197,7 @@ static int enroll(struct op *o)
     struct scep_fail_res f;
     X509_REQ *csr = NULL;
     struct certa_csr_request cr = { 0 };
-    struct certa_issue_result r = { 0 };
     char *pw = NULL;
-    int locked = 0;
     char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     int rc = certa_csr_parse(o->m.inner, o->m.inner_len, &csr);
     if (rc < 0) {
@@ -247,55 +245,28 @@ static int enroll(struct op *o)
     }
     if ((rc = certa_request_from_csr(csr, &cr)) < 0)
         goto out;
+    struct scep_enrollment e = {
+        .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 ? ref : NULL, .manual = manual,
+        .req = &cr.req,
+    };
+    snprintf(e.requester, sizeof(e.requester), "%s", requester);
     cr.req.profile = o->st->profile;
     cr.req.protocol = "scep";
-    cr.req.requester = requester;
+    cr.req.requester = e.requester;
     cr.req.transaction_id = o->m.txid;
     cr.req.renewal_of = renewal ? serial : NULL;
-    /* The binding and the challenge's use in one durable commit, then the
-     * pipeline's own. */
-    certa_store *store = certa_ca_store(o->ca);
-    pthread_mutex_lock(&o->st->write_lock);
-    locked = 1;
-    if ((rc = certa_store_begin(store)) < 0)
+    if ((rc = scep_enroll_batched(o->st, o->ca, &e)) < 0)
         goto out;
-    rc = certa_store_txn_bind(store, "scep", o->m.txid, o->key_id, 0, NULL);
-    if (rc == 0 && chal == 0) {
-        rc = certa_challenge_consume(store, ref, (int64_t)time(NULL));
-        if ((rc == CERTA_ESTATE || rc == CERTA_ENOTFOUND) && manual) {
-            /* Another request took the last use since the check. */
-            snprintf(requester, sizeof(requester), "unverified-challenge");
-            rc = 0;
-        }
-    }
-    if (rc == 0)
-        rc = certa_store_commit(store);
-    if (rc < 0) {
-        int code = rc;
-        char msg[256];
-        snprintf(msg, sizeof(msg), "%s", certa_error_last());
-        certa_store_rollback(store);
-        pthread_mutex_unlock(&o->st->write_lock);
-        locked = 0;
-        if (code == CERTA_EEXIST)
-            rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
-        else if (code == CERTA_ESTATE || code == CERTA_ENOTFOUND)
-            rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
-        else
-            rc = certa_error_set(code, "%s", msg);
-        goto out;
-    }
-    rc = certa_ca_submit(o->ca, &cr.req, &r);
-    pthread_mutex_unlock(&o->st->write_lock);
-    locked = 0;
-    if (rc == 0)
-        rc = answer(o, &r);
+    if (e.refused == SCEP_REFUSED_TXN)
+        rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
+    else if (e.refused == SCEP_REFUSED_CHALLENGE)
+        rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
+    else
+        rc = answer(o, &e.res);
+    certa_issue_result_clear(&e.res);
 out:
-    if (locked)
-        pthread_mutex_unlock(&o->st->write_lock);
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
-    certa_issue_result_clear(&r);
     certa_csr_request_clear(&cr);
     X509_REQ_free(csr);
     return rc;
