@@ -129,6 +129,7 @@ struct certad_worker {
     certa_ca *ca;
     struct certad_gen *gen;
     struct event *tick_ev, *swap_ev, *stop_ev, *drain_ev, *bind_ev;
+    struct certad_logbuf *logbuf;
     /* Handed over by the main thread on reload, under lock. */
     pthread_mutex_t lock;
     certa_ca *next_ca;
@@ -198,6 +199,13 @@ struct certad_logrec {
     int tls;
 };
 void certad_log_request(const struct certad_logrec *r);
+/* A worker's line buffer, flushed by its loop (see log.c). attach makes
+ * the calling thread's lines go there. */
+#define CERTAD_PRIORITIES 3
+struct certad_logbuf;
+struct certad_logbuf *certad_logbuf_new(struct event_base *base);
+void certad_logbuf_free(struct certad_logbuf *b);
+void certad_logbuf_attach(struct certad_logbuf *b);
 void certad_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Routes libcerta's certa_log() lines into the same format. */
 void certad_log_init(void);
