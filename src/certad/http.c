@@ -69,9 +69,11 @@ static void free_body(const void *data, size_t len, void *arg)
 }
 
 /* Sends res (the body moves to the reply without a copy) and returns its size. */
-static size_t send_response(struct evhttp_request *req, struct certa_http_response *res)
+static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (stopping)   /* shutting down: this connection takes no further request */
+        evhttp_add_header(h, "Connection", "close");
     if (res->content_type[0])
         evhttp_add_header(h, "Content-Type", res->content_type);
     if (res->etag[0])
@@ -178,7 +180,7 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     char detail[sizeof(res.log_detail)];
     memcpy(detail, res.log_detail, sizeof(detail));
     detail[sizeof(detail) - 1] = '\0';
-    size_t bytes = send_response(req, &res);
+    size_t bytes = send_response(req, &res, w->stopping);
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     struct certad_logrec r = {
