@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
+#include <time.h>
 #include <openssl/ssl.h>
 #include "certa/ca.h"
 #include "certa/service.h"
@@ -50,6 +51,7 @@ struct certad_config {
     int header_timeout;                 /* seconds to receive one whole request */
     int idle_timeout;                   /* seconds of silence on a connection */
     int shutdown_grace;                 /* seconds in-flight requests get on SIGTERM */
+    int max_connections;                /* open connections, all workers together */
     char *ca_dir, *passphrase_file;
     struct certad_kv *services;         /* [services] NAME = on|off */
     size_t n_services;
@@ -140,6 +142,8 @@ struct certad_worker {
     struct certad_conn **by_fd;         /* fd -> connection */
     size_t n_by_fd;
     int busy;                           /* connections with a request in flight */
+    int n_conns;                        /* open connections */
+    time_t refused_logged;              /* last "connection limit" message */
     int stopping;
     struct timeval drain_until;
     /* listening sockets */

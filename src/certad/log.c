@@ -173,6 +173,21 @@ void certad_log(const char *level, const char *fmt, ...)
     emit(line, n, sizeof(line));
 }
 
+/* libevent's own warnings (accept failures, ...). Its callback must not call
+ * back into libevent, so these lines bypass the worker's buffer. */
+static void event_log(int severity, const char *msg)
+{
+    static const char *const names[] = { "debug", "info", "warn", "error" };
+    char line[1024], ts[40], text[800];
+    timestamp(ts, sizeof(ts));
+    snprintf(text, sizeof(text), "libevent: %s", msg);
+    size_t n = (size_t)snprintf(line, sizeof(line) - 1, "time=%s level=%s msg=", ts,
+                                names[severity < 0 ? 0 : severity > 3 ? 3 : severity]);
+    n = put_value(line, n, sizeof(line) - 1, text, 1);
+    line[n++] = '\n';
+    write_all(line, n);
+}
+
 static void sink(int level, const char *line, void *arg)
 {
     static const char *const names[] = { "error", "warn", "info", "debug" };
@@ -183,4 +198,5 @@ static void sink(int level, const char *line, void *arg)
 void certad_log_init(void)
 {
     certa_log_set_sink(sink, NULL);
+    event_set_log_callback(event_log);
 }
