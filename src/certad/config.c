@@ -358,15 +358,11 @@ int certad_config_finish(struct certad_config *c)
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->workers = n < 1 ? 1 : n > CERTAD_MAX_WORKERS ? CERTAD_MAX_WORKERS : (int)n;
     }
-    /* Stay below the file descriptor limit: past it accept() fails, and
-     * libevent would retry a listener that stays readable, in a loop. */
+    /* Stay below the file descriptor limit (main.c raises it to the hard
+     * one): past it accept() fails, and libevent would retry a listener
+     * that stays readable, in a loop. */
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
-        if (rl.rlim_cur < rl.rlim_max) {
-            rl.rlim_cur = rl.rlim_max;
-            setrlimit(RLIMIT_NOFILE, &rl);
-            getrlimit(RLIMIT_NOFILE, &rl);
-        }
         long room = rl.rlim_cur == RLIM_INFINITY ? 1000000 : (long)rl.rlim_cur - 64 - 8L * c->workers;
         if (room < 16)
             room = 16;
