@@ -147,8 +147,6 @@ struct certad_worker {
     int stopping;
     struct timeval drain_until;
     /* listening sockets */
-    int fds[CERTAD_MAX_LISTEN];
-    size_t n_fds;
     struct evhttp_bound_socket *bound[CERTAD_MAX_LISTEN];
     struct evhttp *bound_http[CERTAD_MAX_LISTEN];
     size_t n_bound;

@@ -3,7 +3,8 @@
  * second would hold a connection forever: here each request gets a deadline
  * (header_timeout) from the moment it starts (accept, or its first byte on a
  * kept-alive connection) until it has been read completely. The same
- * bookkeeping tells graceful shutdown which connections are mid-request.
+ * bookkeeping tells graceful shutdown which connections are mid-request,
+ * and closes connections over max_connections at once.
  *
  * libevent 2.1 creates the connection object itself; certad makes the
  * bufferevent (evhttp_set_bevcb), binds it to its evhttp connection in the

@@ -201,12 +201,12 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
         if ((rc = listen_socket(&c->listen[i], 0, &fd)) < 0)
             return rc;
         struct evhttp *h = c->listen[i].tls ? w->https : w->http;
+        /* evhttp owns the socket from here: closed when it lets go of it. */
         struct evhttp_bound_socket *b = evhttp_accept_socket_with_handle(h, fd);
         if (b == NULL) {
             close(fd);
             goto nomem;
         }
-        w->fds[w->n_fds++] = fd;
         w->bound[w->n_bound] = b;
         w->bound_http[w->n_bound++] = h;
     }
@@ -289,8 +289,6 @@ void certad_worker_join(struct certad_worker *w)
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i] != NULL)
             event_free(evs[i]);
-    for (size_t i = 0; i < w->n_fds; i++)
-        close(w->fds[i]);
     if (w->base != NULL)
         event_base_free(w->base);
     certa_ca_free(w->next_ca);
