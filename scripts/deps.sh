@@ -11,8 +11,10 @@ peers=(python3 python3-cryptography certmonger strongswan-pki
        libstrongswan-extra-plugins libstrongswan-standard-plugins scep
        slapd ldap-utils postgresql iproute2 curl dbus-daemon)
 bench=(wrk nginx-light apache2-utils time)
+# libFuzzer harnesses (scripts/fuzz.sh): clang and its fuzzer runtime.
+fuzz=(clang libclang-rt-dev)
 
-want=("${build[@]}" "${peers[@]}")
+want=("${build[@]}" "${peers[@]}" "${fuzz[@]}")
 [ "${CERTA_DEPS_BENCH:-1}" = 1 ] && want+=("${bench[@]}")
 
 missing=()
