@@ -9,7 +9,9 @@
  * reaches the OpenSSL server and certa's callbacks; bit 3 keeps the
  * transactionID of the previous protected message and answers the last
  * response's senderNonce (certConf, pollReq continuing a transaction);
- * bit 4 runs tick(). Without bit 2 the bytes are the raw body. */
+ * bit 4 runs tick(); bit 5 signs instead, with a certificate of the CA
+ * (sender and extraCerts set to it): kur and rr paths. Without bit 2 the
+ * bytes are the raw body. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,7 @@ static certa_ca *ca;
 static void *state;
 static char ref[CERTA_CMP_REF_MAX + 1], secret[CERTA_CMP_SECRET_MAX + 1];
 static OSSL_CMP_CTX *keep;                     /* the transaction kept by bit 3 */
+static X509 *device;                           /* issued by the CA, for signing */
 static unsigned char last_nonce[CMP_NONCE_MAX];
 static int last_nonce_len;
 
@@ -47,20 +50,40 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct certa_cmp_secret_params sp = { .uses = -1 };
     if (certa_cmp_secret_create(ca, &sp, ref, secret) < 0)
         abort();
+    device = fuzz_issue(ca, fuzz_ec_key(), "device.example");
     return 0;
 }
 
-static OSSL_CMP_CTX *client(void)
+static OSSL_CMP_CTX *client(int sig)
 {
     OSSL_CMP_CTX *c = OSSL_CMP_CTX_new(NULL, NULL);
-    if (c == NULL || !OSSL_CMP_CTX_set1_referenceValue(c, (unsigned char *)ref, (int)strlen(ref)) ||
-        !OSSL_CMP_CTX_set1_secretValue(c, (unsigned char *)secret, (int)strlen(secret)))
+    if (c == NULL)
+        abort();
+    if (sig ? !OSSL_CMP_CTX_set1_cert(c, device) || !OSSL_CMP_CTX_set1_pkey(c, fuzz_ec_key())
+            : !OSSL_CMP_CTX_set1_referenceValue(c, (unsigned char *)ref, (int)strlen(ref)) ||
+              !OSSL_CMP_CTX_set1_secretValue(c, (unsigned char *)secret, (int)strlen(secret)))
         abort();
     return c;
 }
 
+/* Signed by the device: it is the sender and the only extraCert. */
+static void as_device(OSSL_CMP_MSG *m)
+{
+    GENERAL_NAME *sender = cmp_hdr_field(m, "sender");
+    STACK_OF(X509) *extra = (STACK_OF(X509) *)cmp_msg_extraCerts(m);
+    X509_NAME *dn = X509_NAME_dup(X509_get_subject_name(device));
+    if (sender != NULL && sender->type == GEN_DIRNAME && dn != NULL) {
+        X509_NAME_free(sender->d.directoryName);
+        sender->d.directoryName = dn;
+        dn = NULL;
+    }
+    X509_NAME_free(dn);
+    while (sk_X509_num(extra) > 0)
+        X509_free(sk_X509_pop(extra));
+}
+
 /* The fuzz PKIMessage with a valid MAC; NULL when it does not parse. */
-static unsigned char *protect(const uint8_t *d, size_t n, int cont, int *len)
+static unsigned char *protect(const uint8_t *d, size_t n, int cont, int sig, int *len)
 {
     const unsigned char *p = d;
     OSSL_CMP_MSG *m = d2i_OSSL_CMP_MSG(NULL, &p, (long)n);
@@ -78,7 +101,9 @@ static unsigned char *protect(const uint8_t *d, size_t n, int cont, int *len)
         ASN1_OCTET_STRING_set(rn, last_nonce, last_nonce_len);
     if (mt != NULL)
         ASN1_GENERALIZEDTIME_set(mt, time(NULL));
-    OSSL_CMP_CTX *c = cont ? (keep ? keep : (keep = client())) : client();
+    if (sig)
+        as_device(m);
+    OSSL_CMP_CTX *c = cont && !sig ? (keep ? keep : (keep = client(0))) : client(sig);
     if (OSSL_CMP_MSG_update_transactionID(c, m))
         *len = i2d_OSSL_CMP_MSG(m, &der);
     if (c != keep)
@@ -114,7 +139,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                       .body_len = size - 1 };
     if (mode & 4) {
         int n;
-        if ((der = protect(data + 1, size - 1, (mode & 8) != 0, &n)) == NULL)
+        if ((der = protect(data + 1, size - 1, (mode & 8) != 0, (mode & 32) != 0, &n)) == NULL)
             return 0;
         req.body = der;
         req.body_len = (size_t)n;
