@@ -2,7 +2,10 @@
  * POST bodies and GET paths. The first byte picks the method and whether
  * the request's CertIDs are first pointed at this process's CA (so that
  * requests made by `openssl ocsp` for another CA reach the status lookup,
- * signing and cache) and at a good or a revoked serial; bit 7 runs tick(). */
+ * signing and cache) and at a good or a revoked serial; bit 5 takes
+ * If-None-Match and If-Modified-Since (length-prefixed) from the next
+ * bytes; bit 6 makes a GET a HEAD; bit 7 runs tick(). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/ocsp.h>
@@ -79,7 +82,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const uint8_t *body = data + 1;
     size_t len = size - 1;
     unsigned char *der = NULL;
-    char *path = NULL;
+    char *path = NULL, inm[128], ims[128];
+    struct certa_http_request req = { .method = "POST", .path = "/ocsp", .remote_addr = "127.0.0.1:1",
+                                      .content_type = "application/ocsp-request" };
+    if (mode & 0x20) {
+        struct fuzz_in in = { body, len };
+        fuzz_str(&in, inm, 100);
+        fuzz_str(&in, ims, 100);
+        req.if_none_match = inm[0] ? inm : NULL;
+        req.if_modified_since = ims;
+        body = in.p;
+        len = in.n;
+    }
     if (mode & 2) {
         int n = retarget(body, len, (int)((mode >> 2) % 3), &der);
         if (n > 0) {
@@ -87,8 +101,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             len = (size_t)n;
         }
     }
-    struct certa_http_request req = { .method = "POST", .path = "/ocsp", .remote_addr = "127.0.0.1:1",
-                                      .content_type = "application/ocsp-request" };
     if (mode & 1) {
         /* GET: the DER in base64 as a path, or the raw bytes when not
          * rewritten (any text a client may put there). */
@@ -107,7 +119,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         req.body_len = len;
     }
     struct certa_http_response res = { .status = 500 };
-    certa_service_ocsp.handle(state, ca, &req, &res);
+    int rc = certa_service_ocsp.handle(state, ca, &req, &res);
+    if (getenv("FUZZ_VERBOSE"))
+        fprintf(stderr, "rc=%d status=%d %s\n", rc, res.status, res.log_detail);
     certa_buf_free(&res.body);
     if (mode & 0x80)
         certa_service_ocsp.tick(state, ca);
