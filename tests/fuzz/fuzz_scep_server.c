@@ -13,7 +13,9 @@
  *      (and, with bit 3, the valid challenge password) and re-signed, so
  *      that fuzz subjects, attributes and extensions reach the pipeline
  * In modes 2-3 the next bytes choose messageType, digest, cipher, signer
- * (self-signed, or a certificate of the CA: renewal) and transactionID. */
+ * (self-signed, or a certificate of the CA: renewal) and transactionID.
+ * FUZZ_SCEP_WRAP=1 in the environment keeps every input in modes 2-3, for
+ * campaigns on what lies behind the signature. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,7 +152,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1 || size > 96 * 1024)
         return 0;
-    unsigned mode = data[0];
+    static int wrap = -1;
+    if (wrap < 0)
+        wrap = getenv("FUZZ_SCEP_WRAP") != NULL && strcmp(getenv("FUZZ_SCEP_WRAP"), "1") == 0;
+    unsigned mode = data[0] | (wrap ? 2 : 0);
     struct target *t = &T[(mode >> 2) & 1];
     struct fuzz_in in = { data + 1, size - 1 };
     struct certa_http_request req = { .method = "POST", .path = "/scep", .query = "operation=PKIOperation",
