@@ -37,4 +37,10 @@ size_t fuzz_str(struct fuzz_in *in, char *out, size_t max);
 /* Issues a certificate for key with subject "CN=cn" through the pipeline
  * (default profile); aborts unless issued. */
 X509 *fuzz_issue(certa_ca *ca, EVP_PKEY *key, const char *cn);
+/* A PKCS#10 request assembled from the input (subject attributes with
+ * their string types, SANs of every type, EKUs, key usage, basic
+ * constraints, an extension of any OID) for key and signed with it; with
+ * challenge, carrying that password. DER in *out (OPENSSL_free), or -1. */
+int fuzz_build_csr(struct fuzz_in *in, EVP_PKEY *key, const char *challenge, unsigned char **out);
+
 #endif

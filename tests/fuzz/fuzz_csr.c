@@ -6,7 +6,9 @@
  * The first byte: bits 0-2 pick the profile (default, ipsec, tls-server,
  * manual, legacy, a missing one); bit 3 preapproves; bit 4 first gives the
  * parsed request our own key and signs it again, so that fuzz subjects,
- * attributes and extensions get past the signature check to the policy. */
+ * attributes and extensions get past the signature check to the policy;
+ * bit 5 instead assembles the request from the rest (fuzz_build_csr) with
+ * the key bits 6-7 pick (P-256, RSA 2048, Ed25519, P-384). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +17,19 @@
 #include "fuzz_common.h"
 
 static certa_ca *ca;
+static EVP_PKEY *keys[4];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     fuzz_quiet();
     ca = fuzz_ca("csr", "ec:p256", NULL);
-    fuzz_rsa_key();
+    keys[0] = fuzz_ec_key();
+    keys[1] = fuzz_rsa_key();
+    keys[2] = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+    keys[3] = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-384");
+    if (keys[2] == NULL || keys[3] == NULL)
+        abort();
     return 0;
 }
 
@@ -51,7 +59,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     X509_REQ *csr = NULL;
     struct certa_csr_request cr = { 0 };
     struct certa_issue_result res = { 0 };
-    if (mode & 16) {
+    if (mode & 32) {
+        struct fuzz_in fin = { in, len };
+        int n = fuzz_build_csr(&fin, keys[(mode >> 6) & 3], NULL, &der);
+        if (n <= 0)
+            return 0;
+        in = der;
+        len = (size_t)n;
+    } else if (mode & 16) {
         int n;
         if ((der = resign(in, len, &n)) == NULL)
             return 0;
