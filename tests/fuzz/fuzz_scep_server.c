@@ -11,7 +11,9 @@
  *      (PKCS#10, IssuerAndSerialNumber, IssuerAndSubject) see fuzz data
  *   3  as 2, but the content is parsed as a PKCS#10 request, given our key
  *      (and, with bit 3, the valid challenge password) and re-signed, so
- *      that fuzz subjects, attributes and extensions reach the pipeline
+ *      that fuzz subjects, attributes and extensions reach the pipeline;
+ *      with bit 4 the request is assembled from the content instead
+ *      (fuzz_build_csr)
  * In modes 2-3 the next bytes choose messageType, digest, cipher, signer
  * (self-signed, or a certificate of the CA: renewal) and transactionID.
  * FUZZ_SCEP_WRAP=1 in the environment keeps every input in modes 2-3, for
@@ -185,8 +187,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const unsigned char *inner = hdr.p;
         size_t inner_len = hdr.n;
         if ((mode & 3) == 3) {
-            if ((csr = resign_csr(hdr.p, hdr.n, (mode & 8) ? t->password : NULL, &n)) == NULL)
-                return 0;
+            const char *pw = (mode & 8) ? t->password : NULL;
+            if (mode & 16)
+                n = fuzz_build_csr(&hdr, fuzz_rsa_key(), pw, &csr);
+            else
+                csr = resign_csr(hdr.p, hdr.n, pw, &n);
+            if (csr == NULL || n <= 0)
+                goto out;
             inner = csr;
             inner_len = (size_t)n;
         }
