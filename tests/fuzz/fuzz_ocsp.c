@@ -2,7 +2,8 @@
  * POST bodies and GET paths. The first byte picks the method and whether
  * the request's CertIDs are first pointed at this process's CA (so that
  * requests made by `openssl ocsp` for another CA reach the status lookup,
- * signing and cache) and at a good or a revoked serial; bit 5 takes
+ * signing and cache) and at one of 8 good serials (bit 4 shifts which) or
+ * the revoked one; the cache holds 64 entries, so it evicts; bit 5 takes
  * If-None-Match and If-Modified-Since (length-prefixed) from the next
  * bytes; bit 6 makes a GET a HEAD; bit 7 runs tick(). */
 #include <stdio.h>
@@ -16,17 +17,26 @@ extern const struct certa_service certa_service_ocsp;
 
 static certa_ca *ca;
 static void *state;
-static X509 *good, *revoked;
+#define NGOOD 8
+static X509 *good[NGOOD], *revoked;
+
+/* A cache of 64 entries (the smallest allowed): eviction gets exercised. */
+static const char *settings(void *arg, const char *section, const char *key)
+{
+    (void)arg;
+    return strcmp(section, "ocsp") == 0 && strcmp(key, "cache_entries") == 0 ? "64" : NULL;
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc; (void)argv;
     fuzz_quiet();
     ca = fuzz_ca("ocsp", "ec:p256", NULL);
-    struct certa_service_env env = { .ca = ca };
+    struct certa_service_env env = { .ca = ca, .setting = settings };
     if (certa_service_ocsp.start(&env, &state) < 0)
         abort();
-    good = fuzz_issue(ca, fuzz_ec_key(), "good.example");
+    for (int i = 0; i < NGOOD; i++)
+        good[i] = fuzz_issue(ca, fuzz_ec_key(), "good.example");
     revoked = fuzz_issue(ca, fuzz_ec_key(), "revoked.example");
     char serial[80];
     BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(revoked), NULL);
@@ -41,7 +51,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 /* Rewrites every CertID to name our CA (same hash algorithm), and with
  * pick 1 or 2 to the good or the revoked serial. New DER into *out. */
-static int retarget(const uint8_t *d, size_t n, int pick, unsigned char **out)
+static int retarget(const uint8_t *d, size_t n, int pick, int salt, unsigned char **out)
 {
     const unsigned char *p = d;
     OCSP_REQUEST *req = d2i_OCSP_REQUEST(NULL, &p, (long)n);
@@ -64,7 +74,7 @@ static int retarget(const uint8_t *d, size_t n, int pick, unsigned char **out)
         if (md != NULL && X509_pubkey_digest(issuer, md, h, &hl))
             ASN1_OCTET_STRING_set(kh, h, (int)hl);
         if (pick && sn != NULL) {
-            const ASN1_INTEGER *want = X509_get0_serialNumber(pick == 1 ? good : revoked);
+            const ASN1_INTEGER *want = X509_get0_serialNumber(pick == 1 ? good[(i + salt) % NGOOD] : revoked);
             ASN1_STRING_set(sn, ASN1_STRING_get0_data(want), ASN1_STRING_length(want));
         }
     }
@@ -95,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         len = in.n;
     }
     if (mode & 2) {
-        int n = retarget(body, len, (int)((mode >> 2) % 3), &der);
+        int n = retarget(body, len, (int)((mode >> 2) & 3) % 3, (mode & 16) ? 3 : 0, &der);
         if (n > 0) {
             body = der;
             len = (size_t)n;

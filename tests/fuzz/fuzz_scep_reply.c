@@ -11,6 +11,7 @@
  *      3DES or single DES): the certs-only parser sees fuzz data
  *   3  the rest goes to certa_scep_envelope_open directly
  *   4  the rest is a GetCACaps body */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -120,10 +121,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct scep_reply rep = { 0 };
     unsigned char *msg = NULL, *env = NULL;
     certa_buf plain = { 0 };
-    int n;
+    int n, rc = 1;
     switch (mode & 7) {
     case 0:
-        certa_scep_reply_decode(in.p, in.n, &exp, &rep);
+        rc = certa_scep_reply_decode(in.p, in.n, &exp, &rep);
         break;
     case 1:
     case 2: {
@@ -140,11 +141,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             clen = (size_t)n;
         }
         if ((n = certrep(&in, content, clen, &msg)) > 0)
-            certa_scep_reply_decode(msg, (size_t)n, &exp, &rep);
+            rc = certa_scep_reply_decode(msg, (size_t)n, &exp, &rep);
         break;
     }
     case 3:
-        certa_scep_envelope_open(in.p, in.n, exp.key, exp.cert, exp.legacy, &plain);
+        rc = certa_scep_envelope_open(in.p, in.n, exp.key, exp.cert, exp.legacy, &plain);
         break;
     default: {
         struct scep_algs algs;
@@ -152,6 +153,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     }
     }
+    if (getenv("FUZZ_VERBOSE"))
+        fprintf(stderr, "rc=%d status=%d certs=%d %s\n", rc, rep.status, sk_X509_num(rep.certs),
+                rc < 0 ? certa_error_last() : "");
     certa_scep_reply_clear(&rep);
     certa_buf_free(&plain);
     OPENSSL_free(msg);
