@@ -10,7 +10,8 @@
  *      for the CA/RA and signs, so that the decoders behind the signature
  *      (PKCS#10, IssuerAndSerialNumber, IssuerAndSubject) see fuzz data
  *   3  as 2, but the content is parsed as a PKCS#10 request, given our key
- *      (and, with bit 3, the valid challenge password) and re-signed, so
+ *      (and, with bit 3, a valid challenge password: for any subject, or
+ *      by bits 5-6 one bound to "*.example" or "CN=*, O=Acme") and re-signed, so
  *      that fuzz subjects, attributes and extensions reach the pipeline;
  *      with bit 4 the request is assembled from the content instead
  *      (fuzz_build_csr)
@@ -36,7 +37,7 @@ struct target {
     void *state;
     X509 *recipient;
     X509 *issued;               /* an RSA certificate of this CA, for renewals */
-    char password[CERTA_CHALLENGE_LEN + 1];
+    char password[3][CERTA_CHALLENGE_LEN + 1];   /* any subject, "*.example", "CN=*, O=Acme" */
 };
 static struct target T[2];
 static X509 *self;
@@ -51,9 +52,12 @@ static void target_init(struct target *t, const char *name, const char *spec, co
     struct scep_state *st = t->state;
     t->recipient = st->ra_cert ? st->ra_cert : st->ca_cert;
     t->issued = fuzz_issue(t->ca, fuzz_rsa_key(), "device.example");
-    struct certa_challenge_params cp = { .uses = -1 };
-    if (certa_challenge_create(certa_ca_store(t->ca), &cp, t->password, ref) < 0)
-        abort();
+    const char *patterns[] = { NULL, "*.example", "CN=*, O=Acme" };
+    for (int i = 0; i < 3; i++) {
+        struct certa_challenge_params cp = { .uses = -1, .subject_pattern = patterns[i] };
+        if (certa_challenge_create(certa_ca_store(t->ca), &cp, t->password[i], ref) < 0)
+            abort();
+    }
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -187,7 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const unsigned char *inner = hdr.p;
         size_t inner_len = hdr.n;
         if ((mode & 3) == 3) {
-            const char *pw = (mode & 8) ? t->password : NULL;
+            const char *pw = (mode & 8) ? t->password[((mode >> 5) & 3) % 3] : NULL;
             if (mode & 16)
                 n = fuzz_build_csr(&hdr, fuzz_rsa_key(), pw, &csr);
             else
