@@ -176,8 +176,10 @@ char *certa_name_text(const X509_NAME *name)
     if (X509_NAME_print_ex(mem, name, 0, flags) >= 0) {
         long len = BIO_get_mem_data(mem, &data);
         res = malloc((size_t)len + 1);
+        /* An empty name prints nothing: the BIO then has no data pointer. */
         if (res != NULL) {
-            memcpy(res, data, (size_t)len);
+            if (len > 0)
+                memcpy(res, data, (size_t)len);
             res[len] = '\0';
         }
     }
