@@ -83,10 +83,14 @@ static int pem_append(certa_buf *out, X509 *x)
     BIO *mem = BIO_new(BIO_s_mem());
     char *data = NULL;
     int rc = 0;
-    if (mem == NULL || !PEM_write_bio_X509(mem, x))
+    if (mem == NULL || !PEM_write_bio_X509(mem, x)) {
         rc = certa_error_ossl(CERTA_ECRYPTO, "cannot encode a certificate");
-    else
-        rc = certa_buf_append(out, data, (size_t)BIO_get_mem_data(mem, &data));
+    } else {
+        /* Separate statements: the order in which arguments are evaluated
+         * is unspecified, and data must be read after the call sets it. */
+        long n = BIO_get_mem_data(mem, &data);
+        rc = certa_buf_append(out, data, (size_t)n);
+    }
     BIO_free(mem);
     return rc;
 }
