@@ -5,7 +5,9 @@
 # fuzzing from them plus the corpus grown by earlier runs
 # (build-fuzz/corpus/NAME/, not committed). Fails when any harness finds a
 # crash, a leak, undefined behaviour or a hang; the input is kept in
-# build-fuzz/artifacts/. FUZZ_ONLY="csr ocsp" runs some harnesses only.
+# build-fuzz/artifacts/. FUZZ_ONLY="csr ocsp" runs some harnesses only;
+# FUZZ_ARGS adds libFuzzer options (e.g. -detect_leaks=0 for long runs of
+# harnesses whose CA keeps state: leaks are then reported at exit only).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-30}
@@ -50,7 +52,8 @@ for name in $only; do
   fi
   dirs=("$work")
   [ -d "$seeds" ] && dirs+=("$seeds")
-  if ! "$bin" "${opts[@]}" -max_total_time="$secs" "${dirs[@]}" >>"$log" 2>&1; then
+  # shellcheck disable=SC2086 # FUZZ_ARGS is a list of options
+  if ! "$bin" "${opts[@]}" ${FUZZ_ARGS:-} -max_total_time="$secs" "${dirs[@]}" >>"$log" 2>&1; then
     echo "FUZZ $name: failed, see $log and build-fuzz/artifacts/$name-*" >&2
     grep -E 'ERROR|SUMMARY|runtime error' "$log" | head -5 >&2 || true
     failed+=("$name")
