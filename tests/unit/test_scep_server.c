@@ -825,6 +825,18 @@ static void test_renewal(void **state)
     pkiop(&W.rsa, &o, csr, len, &r);
     expect_fail(&W.rsa, &r, 2, c0, q0);
     OPENSSL_free(csr);
+    /* a PKCSReq from that revoked certificate bringing a password enrolls afresh */
+    csr_der(W.k2, "CN=renew-me", challenge(&W.rsa, NULL, 0), &csr, &len);
+    o.type = 19;
+    o.txid = "tx-ren-5";
+    pkiop(&W.rsa, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    assert_issued_by(&W.rsa, r.cert);
+    reply_clear(&r);
+    struct find_ctx fc2 = { .txid = "tx-ren-5" };
+    assert_true(certa_store_request_list(certa_ca_store(W.rsa.ca), -1, find_req, &fc2) >= 0);
+    assert_true(strncmp(fc2.requester, "challenge:", 10) == 0);
+    OPENSSL_free(csr);
     X509_free(cur);
 }
 
