@@ -29,6 +29,7 @@ struct ca_env {
     X509 *recipient;            /* the certificate GetCACert names for encryption */
     const char *profile;        /* [scep] profile override, or NULL */
     const char *legacy;
+    const char *clock_skew;
 };
 
 struct world {
@@ -59,6 +60,8 @@ static const char *env_setting(void *arg, const char *section, const char *key)
         return e->profile;
     if (strcmp(key, "legacy") == 0)
         return e->legacy;
+    if (strcmp(key, "clock_skew") == 0)
+        return e->clock_skew;
     return NULL;
 }
 
@@ -132,6 +135,7 @@ struct msg_opts {
     X509 *recipient;            /* NULL: the CA env's */
     X509 *signer;
     EVP_PKEY *key;
+    int64_t signing_time_offset;    /* seconds from now; 0: OpenSSL's own (now) */
 };
 
 /* A pkiMessage: inner enveloped for the recipient, signed by signer/key. */
@@ -160,6 +164,10 @@ static void build_msg(struct ca_env *e, const struct msg_opts *o, const unsigned
     assert_true(add_str(si, W.nid_type, type));
     assert_true(add_str(si, W.nid_txid, o->txid));
     assert_true(PKCS7_add_signed_attribute(si, W.nid_snonce, V_ASN1_OCTET_STRING, os));
+    if (o->signing_time_offset != 0) {
+        ASN1_TIME *t = X509_time_adj(NULL, (long)o->signing_time_offset, NULL);
+        assert_true(PKCS7_add0_attrib_signing_time(si, t));
+    }
     BIO *data = BIO_new_mem_buf(envder, envlen);
     assert_int_equal(PKCS7_final(p7, data, PKCS7_BINARY), 1);
     *der = NULL;
@@ -1049,6 +1057,39 @@ static void test_concurrent_workers(void **state)
         certa_ca_free(w[t].ca);
 }
 
+/* [scep] clock_skew: a signingTime too far from the CA's clock is badTime;
+ * within it, issued. Without the setting the time is not checked. */
+static void test_bad_time(void **state)
+{
+    (void)state;
+    struct ca_env skew = { .ca = W.rsa.ca, .clock_skew = "600", .recipient = W.rsa.recipient };
+    assert_int_equal(start(&skew), 0);
+    struct reply r;
+    unsigned char *csr;
+    size_t len;
+    int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
+    csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o = { .type = 19, .txid = "tx-time-1", .signer = W.self1, .key = W.k1,
+                          .signing_time_offset = -86400 };
+    pkiop(&skew, &o, csr, len, &r);
+    expect_fail(&W.rsa, &r, 3, c0, q0);
+    o.txid = "tx-time-2";
+    o.signing_time_offset = -120;
+    pkiop(&skew, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+    /* the default service does not look at the clock */
+    csr_der(W.k2, "CN=device-two", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o2 = { .type = 19, .txid = "tx-time-3", .signer = W.self2, .key = W.k2,
+                           .signing_time_offset = -86400 * 400 };
+    pkiop(&W.rsa, &o2, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+    certa_service_scep.stop(skew.state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1068,6 +1109,7 @@ int main(void)
         cmocka_unit_test(test_getcert_getcrl_get),
         cmocka_unit_test(test_legacy_gate),
         cmocka_unit_test(test_concurrent_workers),
+        cmocka_unit_test(test_bad_time),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
