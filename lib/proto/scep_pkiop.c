@@ -218,7 +218,7 @@ static int enroll(struct op *o)
         goto out;
     }
     int manual = certa_profile_manual_approval(p);
-    int chal = CERTA_ENOTFOUND;
+    int chal = CERTA_ENOTFOUND, uses_left = 0;
     if (renewal) {
         if (serial[0] == '\0' && !signer_is_ours(o, serial)) {
             rc = failf(o, SCEP_BADREQUEST, "RenewalReq not signed by a certificate of this CA");
@@ -241,7 +241,7 @@ static int enroll(struct op *o)
     } else {
         if (pw != NULL)
             chal = certa_challenge_check(certa_ca_store(o->ca), pw, X509_REQ_get_subject_name(csr),
-                                         (int64_t)time(NULL), ref);
+                                         (int64_t)time(NULL), ref, &uses_left);
         if (chal < 0 && chal != CERTA_EPASS && chal != CERTA_ESTATE && chal != CERTA_EPOLICY &&
             chal != CERTA_ENOTFOUND) {
             rc = chal;
@@ -257,7 +257,8 @@ static int enroll(struct op *o)
     if ((rc = certa_request_from_csr(csr, &cr)) < 0)
         goto out;
     struct scep_enrollment e = {
-        .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 ? ref : NULL, .manual = manual,
+        /* An unlimited password has no use to spend: nothing to write. */
+        .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 && uses_left >= 0 ? ref : NULL, .manual = manual,
         .req = &cr.req,
     };
     snprintf(e.requester, sizeof(e.requester), "%s", requester);

@@ -55,12 +55,12 @@ static void test_one_use(void **state)
     assert_null(memmem(row.blob, row.blob_len, pw + CERTA_CHALLENGE_REF_LEN, CERTA_CHALLENGE_LEN - CERTA_CHALLENGE_REF_LEN));
     certa_secret_row_clear(&row);
     int64_t now = (int64_t)time(NULL);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), 0);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
     assert_string_equal(got, ref);
     /* checking does not use it up; consuming does */
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), 0);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
     assert_int_equal(certa_challenge_consume(f->s, ref, now), 0);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), CERTA_ESTATE);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), CERTA_ESTATE);
     assert_int_equal(certa_challenge_consume(f->s, ref, now), CERTA_ESTATE);
 }
 
@@ -74,17 +74,17 @@ static void test_wrong_unknown(void **state)
     char wrong[CERTA_CHALLENGE_LEN + 1];
     memcpy(wrong, pw, sizeof(wrong));
     wrong[20] = wrong[20] == 'z' ? 'y' : 'z';
-    assert_int_equal(certa_challenge_check(f->s, wrong, f->rtr, now, got), CERTA_EPASS);
-    assert_int_equal(certa_challenge_check(f->s, "zzzzzzzz-not-a-known-reference", f->rtr, now, got), CERTA_EPASS);
-    assert_int_equal(certa_challenge_check(f->s, "short", f->rtr, now, got), CERTA_EPASS);
-    assert_int_equal(certa_challenge_check(f->s, NULL, f->rtr, now, got), CERTA_EPASS);
+    assert_int_equal(certa_challenge_check(f->s, wrong, f->rtr, now, got, NULL), CERTA_EPASS);
+    assert_int_equal(certa_challenge_check(f->s, "zzzzzzzz-not-a-known-reference", f->rtr, now, got, NULL), CERTA_EPASS);
+    assert_int_equal(certa_challenge_check(f->s, "short", f->rtr, now, got, NULL), CERTA_EPASS);
+    assert_int_equal(certa_challenge_check(f->s, NULL, f->rtr, now, got, NULL), CERTA_EPASS);
     char longpw[CERTA_CHALLENGE_MAX + 8];
     memset(longpw, 'a', sizeof(longpw) - 1);
     longpw[sizeof(longpw) - 1] = '\0';
-    assert_int_equal(certa_challenge_check(f->s, longpw, f->rtr, now, got), CERTA_EPASS);
+    assert_int_equal(certa_challenge_check(f->s, longpw, f->rtr, now, got, NULL), CERTA_EPASS);
     /* a prefix of the right password is not the password */
     pw[CERTA_CHALLENGE_LEN - 1] = '\0';
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), CERTA_EPASS);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), CERTA_EPASS);
 }
 
 static void test_uses_ttl(void **state)
@@ -95,17 +95,20 @@ static void test_uses_ttl(void **state)
     struct certa_challenge_params three = { .uses = 3, .ttl = 60 };
     assert_int_equal(certa_challenge_create(f->s, &three, pw, ref), 0);
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), 0);
+        assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
         assert_int_equal(certa_challenge_consume(f->s, ref, now), 0);
     }
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), CERTA_ESTATE);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), CERTA_ESTATE);
     struct certa_challenge_params unl = { .uses = -1, .ttl = 60 };
     assert_int_equal(certa_challenge_create(f->s, &unl, pw, ref), 0);
+    int uses = 0;
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, &uses), 0);
+    assert_int_equal(uses, -1);
     for (int i = 0; i < 5; i++)
         assert_int_equal(certa_challenge_consume(f->s, ref, now), 0);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), 0);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
     /* past its lifetime */
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now + 61, got), CERTA_ESTATE);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now + 61, got, NULL), CERTA_ESTATE);
     struct certa_challenge_params bad = { .uses = -2 };
     assert_int_equal(certa_challenge_create(f->s, &bad, pw, ref), CERTA_EINVAL);
 }
@@ -117,12 +120,12 @@ static void test_subject(void **state)
     int64_t now = (int64_t)time(NULL);
     struct certa_challenge_params cn = { .subject_pattern = "rtr-*.example.net" };
     assert_int_equal(certa_challenge_create(f->s, &cn, pw, ref), 0);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->other, now, got), CERTA_EPOLICY);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), 0);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->other, now, got, NULL), CERTA_EPOLICY);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
     struct certa_challenge_params dn = { .subject_pattern = "CN=rtr-1.example.net, O=Ex*" };
     assert_int_equal(certa_challenge_create(f->s, &dn, pw, ref), 0);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got), 0);
-    assert_int_equal(certa_challenge_check(f->s, pw, f->other, now, got), CERTA_EPOLICY);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->other, now, got, NULL), CERTA_EPOLICY);
 }
 
 int main(void)
