@@ -137,6 +137,26 @@ else
 fi
 rm -f served-ca.crt served.crl
 
+# A device enrolls online over SCEP, as a router would (when this build's
+# certad serves SCEP): a one-time challenge password, a trustpoint pinned to
+# the CA's fingerprint, the CA certificate fetched and checked, enrollment.
+if [ "$(curl -s -o /dev/null -w '%{http_code}' "$base/scep?operation=GetCACaps")" = 200 ]; then
+  step "Enrolling router2 over SCEP against certad (device state in ./demo/device)"
+  (umask 077; certa ca challenge create --dir ca >challenge.txt 2>/dev/null)
+  echo "\$ certa ca challenge create --dir ca >challenge.txt    # one-time, stored hashed by the CA"
+  run certa --state device trustpoint add router2 --protocol scep --url "$base/scep" \
+    --fingerprint "sha256:$fp" --challenge-file challenge.txt \
+    --subject "CN=router2.demo.example" --san dns:router2.demo.example
+  rm -f challenge.txt
+  run certa --state device ca authenticate router2 --yes
+  run certa --state device enroll router2
+  enrolled=device/trustpoints/router2/cert.pem
+  openssl x509 -in "$enrolled" -noout -subject -issuer -serial
+  run openssl verify -CAfile ca-cert.pem "$enrolled"
+  printf '$ openssl ocsp -issuer ca-cert.pem -cert %s -url %s/ocsp -CAfile ca-cert.pem\n' "$enrolled" "$base"
+  openssl ocsp -issuer ca-cert.pem -cert "$enrolled" -url "$base/ocsp" -CAfile ca-cert.pem 2>&1 | sed -n '1,2p'
+fi
+
 cat <<URLS
 
 certad serves CA '$name' at $base (log: demo/certad.log):
@@ -148,13 +168,14 @@ certad serves CA '$name' at $base (log: demo/certad.log):
   $base/cmp                 CMP
 CA fingerprint (sha256): $fp
 
-Enroll a device over SCEP (copy-paste, from $root):
+Enroll another device over SCEP (copy-paste, from $root, while certad runs):
   PW=\$(build/certa ca challenge create --dir demo/ca)
-  build/certa --state demo/device trustpoint add demo --protocol scep \\
+  build/certa --state demo/router3 trustpoint add demo --protocol scep \\
       --url $base/scep --fingerprint sha256:$fp \\
-      --challenge "\$PW" --subject "CN=router2.demo.example" --san dns:router2.demo.example
-  build/certa --state demo/device enroll demo
-  build/certa --state demo/device show certificates
+      --challenge "\$PW" --subject "CN=router3.demo.example" --san dns:router3.demo.example
+  build/certa --state demo/router3 ca authenticate demo --yes
+  build/certa --state demo/router3 enroll demo
+  build/certa --state demo/router3 show certificates
 Check a certificate with OpenSSL against certad:
   openssl ocsp -issuer demo/ca-cert.pem -cert demo/device.crt -url $base/ocsp -CAfile demo/ca-cert.pem
   curl -s $base/crl/$name.crl | openssl crl -inform DER -noout -text
@@ -168,12 +189,12 @@ if [ "$serve" != 1 ]; then
   exit 0
 fi
 
-step "Serving until Ctrl-C (certad runs in the foreground of this script)"
-trap 'echo; echo "stopping certad"; stop_certad; exit 0' INT TERM
+step "Serving until Ctrl-C (certad's request log follows)"
 tail -n 0 -f certad.log &
 tailpid=$!
+stop_all() { stop_certad; kill "$tailpid" 2>/dev/null || true; wait "$tailpid" 2>/dev/null || true; }
+trap stop_all EXIT
+trap 'echo; echo "stopping certad"; exit 0' INT TERM
 rc=0
 wait "$pid" || rc=$?
-kill "$tailpid" 2>/dev/null || true
-trap - EXIT
 exit $rc

@@ -259,15 +259,16 @@ static int cmp_enroll(const struct certa_enroll_ctx *e)
         rc = certa_error_set(CERTA_EUNSUPPORTED, "a CMP enrollment cannot be resumed: enroll again");
         goto out;
     }
-    if ((rc = setup(&cl, e, !p10 && !cr)) < 0)
+    /* A valid certificate protects whatever comes next (kur, cr, p10cr). */
+    if ((rc = setup(&cl, e, 1)) < 0)
         goto out;
     int type;
     if (p10) {
         type = OSSL_CMP_P10CR, what = "p10cr";
-    } else if (cl.cert != NULL) {
-        type = OSSL_CMP_KUR, what = "kur";
     } else if (cr) {
         type = OSSL_CMP_CR, what = "cr";
+    } else if (cl.cert != NULL) {
+        type = OSSL_CMP_KUR, what = "kur";
     } else {
         type = OSSL_CMP_IR, what = "ir";
     }

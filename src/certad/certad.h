@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/time.h>
+#include <time.h>
 #include <openssl/ssl.h>
 #include "certa/ca.h"
 #include "certa/service.h"
@@ -50,6 +51,7 @@ struct certad_config {
     int header_timeout;                 /* seconds to receive one whole request */
     int idle_timeout;                   /* seconds of silence on a connection */
     int shutdown_grace;                 /* seconds in-flight requests get on SIGTERM */
+    int max_connections;                /* open connections, all workers together */
     char *ca_dir, *passphrase_file;
     struct certad_kv *services;         /* [services] NAME = on|off */
     size_t n_services;
@@ -129,6 +131,7 @@ struct certad_worker {
     certa_ca *ca;
     struct certad_gen *gen;
     struct event *tick_ev, *swap_ev, *stop_ev, *drain_ev, *bind_ev;
+    struct certad_logbuf *logbuf;
     /* Handed over by the main thread on reload, under lock. */
     pthread_mutex_t lock;
     certa_ca *next_ca;
@@ -139,11 +142,11 @@ struct certad_worker {
     struct certad_conn **by_fd;         /* fd -> connection */
     size_t n_by_fd;
     int busy;                           /* connections with a request in flight */
+    int n_conns;                        /* open connections */
+    time_t refused_logged;              /* last "connection limit" message */
     int stopping;
     struct timeval drain_until;
     /* listening sockets */
-    int fds[CERTAD_MAX_LISTEN];
-    size_t n_fds;
     struct evhttp_bound_socket *bound[CERTAD_MAX_LISTEN];
     struct evhttp *bound_http[CERTAD_MAX_LISTEN];
     size_t n_bound;
@@ -198,6 +201,13 @@ struct certad_logrec {
     int tls;
 };
 void certad_log_request(const struct certad_logrec *r);
+/* A worker's line buffer, flushed by its loop (see log.c). attach makes
+ * the calling thread's lines go there. */
+#define CERTAD_PRIORITIES 3
+struct certad_logbuf;
+struct certad_logbuf *certad_logbuf_new(struct event_base *base);
+void certad_logbuf_free(struct certad_logbuf *b);
+void certad_logbuf_attach(struct certad_logbuf *b);
 void certad_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Routes libcerta's certa_log() lines into the same format. */
 void certad_log_init(void);

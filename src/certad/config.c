@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include "certa/util.h"
 #include "certad.h"
@@ -265,6 +266,9 @@ static int server_key(struct load_ctx *x, const char *key, const char *v)
     } else if (strcmp(key, "idle_timeout") == 0) {
         if ((rc = parse_int(key, v, 1, 86400, &n)) == 0)
             c->idle_timeout = (int)n;
+    } else if (strcmp(key, "max_connections") == 0) {
+        if ((rc = parse_int(key, v, 1, 1000000, &n)) == 0)
+            c->max_connections = (int)n;
     } else if (strcmp(key, "shutdown_grace") == 0) {
         if ((rc = parse_int(key, v, 0, 3600, &n)) == 0)
             c->shutdown_grace = (int)n;
@@ -353,6 +357,19 @@ int certad_config_finish(struct certad_config *c)
     if (c->workers == 0) {
         long n = sysconf(_SC_NPROCESSORS_ONLN);
         c->workers = n < 1 ? 1 : n > CERTAD_MAX_WORKERS ? CERTAD_MAX_WORKERS : (int)n;
+    }
+    /* Stay below the file descriptor limit (main.c raises it to the hard
+     * one): past it accept() fails, and libevent would retry a listener
+     * that stays readable, in a loop. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+        long room = rl.rlim_cur == RLIM_INFINITY ? 1000000 : (long)rl.rlim_cur - 64 - 8L * c->workers;
+        if (room < 16)
+            room = 16;
+        if (c->max_connections == 0 || c->max_connections > room)
+            c->max_connections = (int)(room > 1000000 ? 1000000 : room);
+    } else if (c->max_connections == 0) {
+        c->max_connections = 1000;
     }
     return 0;
 }

@@ -69,9 +69,11 @@ static void free_body(const void *data, size_t len, void *arg)
 }
 
 /* Sends res (the body moves to the reply without a copy) and returns its size. */
-static size_t send_response(struct evhttp_request *req, struct certa_http_response *res)
+static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    if (stopping)   /* shutting down: this connection takes no further request */
+        evhttp_add_header(h, "Connection", "close");
     if (res->content_type[0])
         evhttp_add_header(h, "Content-Type", res->content_type);
     if (res->etag[0])
@@ -93,9 +95,9 @@ static size_t send_response(struct evhttp_request *req, struct certa_http_respon
     return len;
 }
 
-static void dispatch(struct certad_worker *w, const struct certad_front *f, struct evhttp_request *req,
+static void dispatch(struct certad_worker *w, struct evhttp_request *req,
                      const char *method, const char *path, const char *query, const char *remote,
-                     struct certa_http_response *res)
+                     X509 *peer, struct certa_http_response *res)
 {
     struct certad_gen *g = w->gen;
     if (strcmp(path, "/healthz") == 0) {
@@ -121,7 +123,6 @@ static void dispatch(struct certad_worker *w, const struct certad_front *f, stru
         return;
     }
     struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
-    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct certa_http_request creq = {
         .method = method,
         .path = path,
@@ -132,11 +133,14 @@ static void dispatch(struct certad_worker *w, const struct certad_front *f, stru
         .body = blen ? evbuffer_pullup(in, -1) : NULL,
         .body_len = blen,
         .remote_addr = remote,
-        .client_cert = client_cert(f, evcon),
+        .client_cert = peer,
     };
     const struct certa_service *s = g->svc[i];
     certa_error_clear();
-    if (s->handle(g->state[i], w->ca, &creq, res) < 0) {
+    int rc = s->handle(g->state[i], w->ca, &creq, res);
+    if (rc == 0 && (res->status < 100 || res->status > 599))
+        rc = certa_error_set(CERTA_EINVAL, "answered with HTTP status %d", res->status);
+    if (rc < 0) {
         char why[160];
         snprintf(why, sizeof(why), "%s", certa_error_last());
         certa_buf_free(&res->body);
@@ -172,13 +176,13 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     if (path == NULL || strlen(path) != plen || path[0] != '/')
         certa_http_respond_error(&res, 400, "bad request path");
     else
-        dispatch(w, f, req, method, path, query, remote, &res);
+        dispatch(w, req, method, path, query, remote, peer, &res);
 
     int status = res.status;
     char detail[sizeof(res.log_detail)];
     memcpy(detail, res.log_detail, sizeof(detail));
     detail[sizeof(detail) - 1] = '\0';
-    size_t bytes = send_response(req, &res);
+    size_t bytes = send_response(req, &res, w->stopping);
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     struct certad_logrec r = {

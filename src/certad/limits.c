@@ -3,7 +3,8 @@
  * second would hold a connection forever: here each request gets a deadline
  * (header_timeout) from the moment it starts (accept, or its first byte on a
  * kept-alive connection) until it has been read completely. The same
- * bookkeeping tells graceful shutdown which connections are mid-request.
+ * bookkeeping tells graceful shutdown which connections are mid-request,
+ * and closes connections over max_connections at once.
  *
  * libevent 2.1 creates the connection object itself; certad makes the
  * bufferevent (evhttp_set_bevcb), binds it to its evhttp connection in the
@@ -12,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
@@ -34,6 +36,7 @@ struct certad_conn {
     int inflight;       /* bytes of a request arrived, its answer is not out */
     int dispatched;     /* the current request reached the handler */
     int early_status;   /* status evhttp answered by itself (400, 413) */
+    int refused;        /* over max_connections: closed at once */
     int timed_out;
 };
 
@@ -95,6 +98,7 @@ static void conn_free(struct certad_conn *c)
         evbuffer_remove_cb_entry(bufferevent_get_output(c->bev), c->out_cb);
     set_busy(c, 0);
     set_inflight(c, 0);
+    c->w->n_conns--;
     if (c->deadline != NULL)
         event_free(c->deadline);
     free(c);
@@ -119,7 +123,7 @@ static void on_close(struct evhttp_connection *evcon, void *arg)
         };
         certad_log_request(&r);
     }
-    if (c->tls && c->busy && !c->dispatched && !c->timed_out) {
+    if (c->tls && c->busy && !c->dispatched && !c->timed_out && !c->refused) {
         SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
         if (ssl != NULL && !SSL_is_init_finished(ssl)) {
             unsigned long e = bufferevent_get_openssl_error(c->bev);
@@ -213,6 +217,11 @@ struct bufferevent *certad_limits_bevcb(struct event_base *base, void *arg)
     c->bev = bev;
     c->tls = f->tls;
     c->fd = -1;
+    w->n_conns++;
+    const struct certad_config *cfg = w->gen->cfg;
+    int limit = (cfg->max_connections + cfg->workers - 1) / cfg->workers;
+    if (w->n_conns > limit)
+        c->refused = 1;
     /* Kept alive until bound, even if evhttp gives up on it meanwhile. */
     bufferevent_incref(bev);
     c->fresh_next = w->fresh;
@@ -239,6 +248,15 @@ void certad_limits_bind(struct certad_worker *w)
             continue;
         }
         c->evcon = arg;     /* evhttp's callback argument is its connection */
+        if (c->refused) {
+            /* evhttp reads end-of-file at once and frees the connection. */
+            shutdown(c->fd, SHUT_RDWR);
+            time_t now = time(NULL);
+            if (now != w->refused_logged) {
+                w->refused_logged = now;
+                certad_log("warn", "worker=%d max_connections reached: closing new connections", w->id);
+            }
+        }
         c->in_cb = evbuffer_add_cb(bufferevent_get_input(bev), on_input, c);
         c->out_cb = evbuffer_add_cb(bufferevent_get_output(bev), on_output, c);
         fdmap_put(w, c->fd, c);
@@ -294,6 +312,7 @@ void certad_limits_free_all(struct certad_worker *w)
     }
     while ((c = w->conns) != NULL) {
         w->conns = c->next;
+        w->n_conns--;
         if (c->deadline != NULL)
             event_free(c->deadline);
         free(c);

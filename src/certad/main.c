@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <event2/event.h>
 #include <event2/thread.h>
 #include "certa/log.h"
@@ -230,6 +231,12 @@ int main(int argc, char **argv)
 
     parse_options(argc, argv, &o);
     signal(SIGPIPE, SIG_IGN);
+    /* As many connections as the system lets this process have. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (evthread_use_pthreads() < 0)
         die("libevent has no thread support");
     certad_log_init();

@@ -188,7 +188,9 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
     certa_ca_set_revoke_hook(ca, on_revoked, w);
     w->front_http = (struct certad_front){ .w = w, .tls = 0 };
     w->front_https = (struct certad_front){ .w = w, .tls = 1 };
-    if ((w->base = event_base_new()) == NULL || (w->http = http_new(w, &w->front_http)) == NULL)
+    /* Priorities before any event exists: the log flush runs last. */
+    if ((w->base = event_base_new()) == NULL || event_base_priority_init(w->base, CERTAD_PRIORITIES) < 0 ||
+        (w->logbuf = certad_logbuf_new(w->base)) == NULL || (w->http = http_new(w, &w->front_http)) == NULL)
         goto nomem;
     for (size_t i = 0; i < c->n_listen; i++)
         if (c->listen[i].tls && w->https == NULL && (w->https = http_new(w, &w->front_https)) == NULL)
@@ -199,12 +201,12 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
         if ((rc = listen_socket(&c->listen[i], 0, &fd)) < 0)
             return rc;
         struct evhttp *h = c->listen[i].tls ? w->https : w->http;
+        /* evhttp owns the socket from here: closed when it lets go of it. */
         struct evhttp_bound_socket *b = evhttp_accept_socket_with_handle(h, fd);
         if (b == NULL) {
             close(fd);
             goto nomem;
         }
-        w->fds[w->n_fds++] = fd;
         w->bound[w->n_bound] = b;
         w->bound_http[w->n_bound++] = h;
     }
@@ -239,8 +241,11 @@ static void worker_cleanup(struct certad_worker *w)
 static void *worker_main(void *arg)
 {
     struct certad_worker *w = arg;
+    certad_logbuf_attach(w->logbuf);
     event_base_dispatch(w->base);
     worker_cleanup(w);
+    certad_logbuf_free(w->logbuf);      /* writes what is left */
+    w->logbuf = NULL;
     return NULL;
 }
 
@@ -279,12 +284,11 @@ void certad_worker_join(struct certad_worker *w)
         pthread_join(w->thread, NULL);
     else
         worker_cleanup(w);
+    certad_logbuf_free(w->logbuf);
     struct event *evs[] = { w->tick_ev, w->swap_ev, w->stop_ev, w->drain_ev, w->bind_ev };
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i] != NULL)
             event_free(evs[i]);
-    for (size_t i = 0; i < w->n_fds; i++)
-        close(w->fds[i]);
     if (w->base != NULL)
         event_base_free(w->base);
     certa_ca_free(w->next_ca);

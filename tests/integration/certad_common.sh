@@ -29,7 +29,8 @@ start_certad() {
   local url=$1; shift
   "$CERTAD" "$@" 2>>"$T/certad.log" &
   CERTAD_PID=$!
-  for _ in $(seq 1 100); do
+  # Long enough for a first start that makes keys (the SCEP RA's RSA key).
+  for _ in $(seq 1 300); do
     curl -s -o /dev/null -k "$url/healthz" && return 0
     kill -0 "$CERTAD_PID" 2>/dev/null || { cat "$T/certad.log" >&2; fail "certad did not start"; }
     sleep 0.05

@@ -117,3 +117,26 @@ sleep 0.2
 workers=$(tail -n +"$((before + 1))" "$T/certad.log" | grep -o 'worker=[0-9]*' | sort -u | wc -l)
 [ "$workers" -ge 2 ] || fail "only $workers worker served 40 connections"
 ok "connections are spread over the worker threads"
+stop_certad
+
+# /healthz is 503 when a worker's store cannot be read. A worker whose
+# handle has not read yet meets the damaged file (the other may still
+# answer from its cache), so several connections are tried.
+make_ca "$T/damaged"
+port4=$(free_port)
+"$CERTAD" --dir "$T/damaged" --listen "127.0.0.1:$port4" --workers 2 2>>"$T/certad.log" &
+CERTAD_PID=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port4/nothing" && break; sleep 0.05; done
+head -c 8192 /dev/urandom >"$T/damaged/ca.db"
+rm -f "$T/damaged/ca.db-wal" "$T/damaged/ca.db-shm"
+got503=0
+for _ in $(seq 1 30); do
+  code=$(curl -s -o "$T/hz" -w '%{http_code}' "http://127.0.0.1:$port4/healthz")
+  if [ "$code" = 503 ]; then got503=1; break; fi
+done
+[ $got503 = 1 ] || fail "no 503 from /healthz with a damaged store"
+grep -q '"status":"unavailable"' "$T/hz" || fail "503 body: $(cat "$T/hz")"
+sleep 0.2
+grep -q 'path=/healthz status=503 .*detail="store unavailable: ' "$T/certad.log" || fail "503 not logged with its reason"
+ok "/healthz answers 503 when the store cannot be read"
+stop_certad

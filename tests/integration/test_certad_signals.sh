@@ -114,6 +114,7 @@ s.sendall(b"world")
 s.settimeout(5)
 reply = s.recv(4096)
 assert reply.startswith(b"HTTP/1.1 404"), reply[:40]
+assert b"\r\nConnection: close\r\n" in reply, reply   # no further request on it
 EOF
 t0=$(date +%s%N)
 rc=0

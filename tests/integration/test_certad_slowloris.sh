@@ -21,6 +21,7 @@ tls_listen = 127.0.0.1:$tport
 tls_cert = srv.crt
 tls_key = srv.key
 workers = 1
+max_connections = 8
 header_timeout = 3
 idle_timeout = 6
 [ca]
@@ -116,6 +117,32 @@ print("idle connection closed after %.1f s" % dt)
 assert 5 <= dt <= 9, dt
 EOF
 ok "an idle kept-alive connection is closed after idle_timeout"
+
+# A connection flood: past max_connections new connections are closed at
+# once (instead of running out of file descriptors); once they go, certad
+# accepts again.
+python3 - "$port" <<'EOF' || fail "max_connections"
+import http.client, socket, sys, time
+port = int(sys.argv[1])
+held = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+time.sleep(0.3)
+extra = socket.create_connection(("127.0.0.1", port))
+extra.settimeout(2)
+t0 = time.time()
+try:
+    got = extra.recv(1)
+except ConnectionResetError:
+    got = b""
+assert got == b"" and time.time() - t0 < 1.5, "connection over the limit was not closed at once"
+for s in held: s.close()
+extra.close()
+time.sleep(0.3)
+c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+c.request("GET", "/healthz"); r = c.getresponse(); r.read()
+assert r.status == 200, r.status
+EOF
+grep -q 'max_connections reached' "$T/certad.log" || fail "the connection limit was not logged"
+ok "past max_connections new connections are closed at once; served again when they go"
 
 # Still healthy afterwards.
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/healthz")" = 200 ] || fail "not serving after the slow clients"

@@ -32,6 +32,11 @@ CMP=(openssl cmp -server "$URL/cmp" -recipient "/CN=CMP Test CA" -srvcert ca/ca.
 status_of() { sqlite3 ca/ca.db "SELECT status FROM certificates WHERE serial='$(openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//')'"; }
 
 # ---- the acceptance form --------------------------------------------------------
+for bad in "--uses -3" "--uses x" "--ttl 5x" "--ttl -1"; do
+  rc=0; "$CERTA" ca cmp-secret create --dir ca $bad >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 2 ] || fail "cmp-secret create $bad: exit $rc"
+done
+[ "$(sqlite3 ca/ca.db 'SELECT count(*) FROM secrets')" = 0 ] || fail "a refused cmp-secret create stored a secret"
 secret
 [ "$(wc -l <sec.txt)" -eq 2 ] && grep -qE '^reference=[0-9a-f]+$' sec.txt && grep -qE '^secret=[0-9a-f]+$' sec.txt ||
   fail "cmp-secret create output"
@@ -142,6 +147,12 @@ openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/r1/cert.pem" >/dev/nu
 first=$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)
 "$CERTA" --state "$CERTA_STATE" enroll r1 || fail "certa kur"
 [ "$first" != "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)" ] || fail "kur installed nothing"
+"$CERTA" --state "$CERTA_STATE" enroll r1 --cr || fail "certa enroll --cr"
+"$CERTA" --state "$CERTA_STATE" enroll r1 --p10cr || fail "certa enroll --p10cr"
+[ "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -subject)" = "subject=CN = router1" ] ||
+  fail "subject after cr/p10cr"
+grep -q 'detail="cmp cr .*cert:' certad.log && grep -q 'detail="cmp p10cr .*cert:' certad.log &&
+  grep -q 'detail="cmp kur .*cert:' certad.log || fail "certa did not send kur, cr and p10cr signed with its certificate"
 "$CERTA" --state "$CERTA_STATE" revoke r1 --reason superseded >/dev/null || fail "certa revoke"
 # manual approval: certa polls at its retry period (capped by checkAfter)
 secret
@@ -157,4 +168,4 @@ sleep 1.5
 wait $EPID || { cat m1.log >&2; fail "certa enroll with polling"; }
 openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/m1/cert.pem" >/dev/null || fail "polled certificate"
 [ "$(status_of "$CERTA_STATE/trustpoints/r1/cert.pem")" = 1 ] || fail "certa revoke did not revoke"
-ok "certa client: ca authenticate (genm), ir, kur, rr, polling until approval against certad"
+ok "certa client: ca authenticate (genm), ir, kur, cr, p10cr, rr, polling until approval against certad"

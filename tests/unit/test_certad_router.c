@@ -97,6 +97,7 @@ static void test_config_file(void **st)
         "max_body = 16k\n"
         "header_timeout = 5\n"
         "workers = 3\n"
+        "max_connections = 100\n"
         "[ca]\n"
         "dir = ca\n"
         "[services]\n"
@@ -112,6 +113,7 @@ static void test_config_file(void **st)
     assert_int_equal(c->max_body, 16384);
     assert_int_equal(c->header_timeout, 5);
     assert_int_equal(c->workers, 3);
+    assert_true(c->max_connections > 0 && c->max_connections <= 100);
     /* Relative paths are relative to the config file. */
     char want[600];
     snprintf(want, sizeof(want), "%s/ca", dir);
@@ -136,6 +138,7 @@ static void test_config_file(void **st)
         "[server]\nmax_body = 0\n",
         "[server]\nmax_body = lots\n",
         "[server]\nworkers = 100000\n",
+        "[server]\nmax_connections = 0\n",
         "[server]\ntls_verify_client = maybe\n",
         "[server]\nlisten = nowhere\n",
         "[services]\nscep = perhaps\n",

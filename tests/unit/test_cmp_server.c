@@ -3,6 +3,7 @@
  * process) enrolls with MAC and signature protection, polls, confirms,
  * revokes; every bad input is answered with a protected CMP message
  * carrying the expected PKIFailureInfo, and stores nothing. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,7 @@ struct client {
     int nonce_len;
     const struct client *nonce_from; /* MUT_SENDER_NONCE: reuse that client's */
     char detail[192];            /* the server's log detail of the last answer */
+    certa_ca *handles[2];        /* when set: alternate between two workers' handles */
 };
 
 static void mutate(struct client *cl, OSSL_CMP_MSG *m)
@@ -164,7 +166,10 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
         certa_hex_encode(cl->txid, (size_t)cl->txid_len, hex);
         assert_int_equal(certa_ca_poll(cl->f->ca, "cmp", hex, &r), 0);
         assert_int_equal(r.decision, CERTA_DECISION_PENDING);
-        assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
+        if (cl->approve_on_poll == 2)
+            assert_int_equal(certa_ca_reject(cl->f->ca, r.request_id, "not this device"), 0);
+        else
+            assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
         certa_issue_result_clear(&r);
         cl->approve_on_poll = 0;
     }
@@ -180,7 +185,8 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
     struct certa_http_request hr = { .method = "POST", .path = cl->path, .content_type = "application/pkixcmp",
                                      .body = der, .body_len = (size_t)len, .remote_addr = "127.0.0.1:1" };
     struct certa_http_response res = { .status = 500 };
-    assert_int_equal(certa_service_cmp.handle(cl->f->state, cl->f->ca, &hr, &res), 0);
+    certa_ca *ca = cl->handles[0] ? cl->handles[cl->msgs % 2] : cl->f->ca;
+    assert_int_equal(certa_service_cmp.handle(cl->f->state, ca, &hr, &res), 0);
     OPENSSL_free(der);
     if (getenv("CMP_TEST_DEBUG"))
         fprintf(stderr, "server: %d %s\n", res.status, res.log_detail);
@@ -638,6 +644,25 @@ static void test_manual_polling(void **state)
     EVP_PKEY_free(k);
 }
 
+static void test_manual_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, "/.well-known/cmp/p/manual", "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    cl.approve_on_poll = 2;
+    assert_null(OSSL_CMP_exec_IR_ses(cl.c));
+    assert_int_equal(OSSL_CMP_CTX_get_status(cl.c), OSSL_CMP_PKISTATUS_rejection);
+    assert_non_null(strstr(cl.detail, "not this device"));
+    struct certa_store_stats s;
+    counts(f, &s);
+    assert_int_equal(s.certificates, 0);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
 static void test_genm_ca_certs(void **state)
 {
     struct fixture *f = *state;
@@ -798,6 +823,63 @@ static void test_secret_at_rest(void **state)
     assert_int_equal(sb.st_mode & 0777, 0600);
 }
 
+/* Several workers at once, each with its own CA handle, as certad runs
+ * them; each transaction's certConf reaches the other worker. */
+struct worker_arg {
+    struct fixture *f;
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    int issued;
+};
+
+static void *worker(void *p)
+{
+    struct worker_arg *w = p;
+    certa_ca *h[2];
+    EVP_PKEY *k = newkey();
+    assert_int_equal(certa_ca_open(w->f->cadir, NULL, 0, &h[0]), 0);
+    assert_int_equal(certa_ca_open(w->f->cadir, NULL, 0, &h[1]), 0);
+    for (int i = 0; i < 8; i++) {
+        struct client cl;
+        client_init(&cl, w->f, NULL, "CN=dev", k);
+        client_mac(&cl, w->ref, w->sec);
+        cl.handles[0] = h[0];
+        cl.handles[1] = h[1];
+        if (OSSL_CMP_exec_IR_ses(cl.c) != NULL && cl.msgs == 2 &&
+            OSSL_CMP_MSG_get_bodytype(cl.last_rsp) == OSSL_CMP_PKIBODY_PKICONF)
+            w->issued++;
+        client_free(&cl);
+    }
+    certa_ca_free(h[0]);
+    certa_ca_free(h[1]);
+    EVP_PKEY_free(k);
+    return NULL;
+}
+
+static void test_concurrent_workers(void **state)
+{
+    struct fixture *f = *state;
+    struct worker_arg w[4];
+    pthread_t t[4];
+    struct certa_store_stats a, b;
+    counts(f, &a);
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].f = f;
+        struct certa_cmp_secret_params sp = { .uses = 8 };
+        assert_int_equal(certa_cmp_secret_create(f->ca, &sp, w[i].ref, w[i].sec), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    counts(f, &b);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(w[i].issued, 8);
+    assert_int_equal(b.certificates, a.certificates + 32);
+    assert_int_equal(b.revoked, a.revoked);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -815,12 +897,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signature_cr_kur_rr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_p10cr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_polling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manual_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certconf_rejection_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reused_sender_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_subject_and_expiry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_at_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
