@@ -5,8 +5,9 @@
  *
  * Settings ([scep] in certad's config, else in ca.conf):
  *   profile = NAME        profile for SCEP requests (default: [ca] default_profile)
- *   legacy = yes          accept MD5 digests and single-DES envelopes, advertise
- *                         SHA-1 (old devices; loads OpenSSL's legacy provider)
+ *   legacy = yes          accept SHA-1 and MD5 digests, DES3 and single-DES
+ *                         envelopes, advertise SHA-1 and DES3 (old devices; loads
+ *                         OpenSSL's legacy provider)
  *   ra = auto|yes         RA certificate only when the CA key is not RSA (auto),
  *                         or always (yes)
  *   ra_key = rsa:2048     key of the RA certificate; ra_days = 730
@@ -214,8 +215,8 @@ static int scep_start(const struct certa_service_env *env, void **state)
     /* SHA-384 is accepted anyway; advertising it also lets strongSwan 5.9's
      * pki, which tests its capability bits by index, pick AES. */
     snprintf(st->caps, sizeof(st->caps),
-             "POSTPKIOperation\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\nSCEPStandard\nRenewal\n%s%s",
-             st->legacy ? "SHA-1\n" : "", st->nextca.len ? "GetNextCACert\n" : "");
+             "POSTPKIOperation\nSHA-256\nSHA-384\nSHA-512\nAES\nSCEPStandard\nRenewal\n%s%s",
+             st->legacy ? "SHA-1\nDES3\n" : "", st->nextca.len ? "GetNextCACert\n" : "");
 out:
     if (rc < 0) {
         scep_stop(st);

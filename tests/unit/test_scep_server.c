@@ -394,21 +394,23 @@ static void test_caps(void **state)
     assert_int_equal(call(&W.rsa, "GET", "operation=GetCACaps", NULL, 0, &res), 0);
     assert_int_equal(res.status, 200);
     char *caps = strndup((char *)res.body.data, res.body.len);
-    const char *want[] = { "POSTPKIOperation\n", "SHA-256\n", "SHA-512\n", "AES\n", "DES3\n",
+    const char *want[] = { "POSTPKIOperation\n", "SHA-256\n", "SHA-512\n", "AES\n",
                            "SCEPStandard\n", "Renewal\n" };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         assert_non_null(strstr(caps, want[i]));
     assert_null(strstr(caps, "SHA-1"));
+    assert_null(strstr(caps, "DES3"));
     assert_null(strstr(caps, "GetNextCACert"));
     free(caps);
     certa_buf_free(&res.body);
 
-    /* legacy = yes advertises SHA-1 */
+    /* legacy = yes advertises SHA-1 and DES3 */
     struct ca_env leg = { .ca = W.rsa.ca, .legacy = "yes" };
     assert_int_equal(start(&leg), 0);
     assert_int_equal(call(&leg, "GET", "operation=GetCACaps", NULL, 0, &res), 0);
     caps = strndup((char *)res.body.data, res.body.len);
     assert_non_null(strstr(caps, "SHA-1\n"));
+    assert_non_null(strstr(caps, "DES3\n"));
     free(caps);
     certa_buf_free(&res.body);
     certa_service_scep.stop(leg.state);
@@ -501,16 +503,26 @@ static void test_enroll_rsa_ca(void **state)
     reply_clear(&r);
 }
 
+static void expect_fail(struct ca_env *e, struct reply *r, int fail, int64_t c0, int64_t q0);
+
 static void test_enroll_ec_ra_des3_aes256(void **state)
 {
     (void)state;
     struct reply r;
-    enroll(&W.ec, W.k1, W.self1, "tx-ec-1", "CN=device-one", challenge(&W.ec, "device-*", 0),
+    /* DES3 is for old devices: badAlg, nothing stored, unless legacy = yes. */
+    int64_t c0 = rows(&W.ec, 0), q0 = rows(&W.ec, 1);
+    enroll(&W.ec, W.k1, W.self1, "tx-ec-des3", "CN=device-one", challenge(&W.ec, "device-*", 0),
+           EVP_des_ede3_cbc(), &r);
+    expect_fail(&W.ec, &r, 0, c0, q0);
+    struct ca_env legacy = { .ca = W.ec.ca, .legacy = "yes", .recipient = W.ec.recipient };
+    assert_int_equal(start(&legacy), 0);
+    enroll(&legacy, W.k1, W.self1, "tx-ec-1", "CN=device-one", challenge(&W.ec, "device-*", 0),
            EVP_des_ede3_cbc(), &r);
     assert_int_equal(r.status, 0);
     assert_int_equal(r.cipher_nid, NID_des_ede3_cbc);   /* the cipher the client used */
     assert_issued_by(&W.ec, r.cert);
     reply_clear(&r);
+    certa_service_scep.stop(legacy.state);
     enroll(&W.ec, W.k2, W.self2, "tx-ec-2", "CN=device-two", challenge(&W.ec, NULL, 0),
            EVP_aes_256_cbc(), &r);
     assert_int_equal(r.status, 0);
