@@ -113,8 +113,8 @@ int cmp_genm_answer(struct cmp_req *rq, const STACK_OF(OSSL_CMP_ITAV) *in, STACK
         int nid = OBJ_obj2nid(OSSL_CMP_ITAV_get0_type(q));
         ASN1_TYPE *val = NULL;
         ASN1_OBJECT *type = NULL;
-        if (nid == NID_undef && (cmp_oid_is(OSSL_CMP_ITAV_get0_type(q), CMP_OID_ROOTCA_CERT) ||
-                                 cmp_oid_is(OSSL_CMP_ITAV_get0_type(q), CMP_OID_ROOTCA_KEY_UPDATE))) {
+        if (cmp_oid_is(OSSL_CMP_ITAV_get0_type(q), CMP_OID_ROOTCA_CERT) ||
+            cmp_oid_is(OSSL_CMP_ITAV_get0_type(q), CMP_OID_ROOTCA_KEY_UPDATE)) {
             int r = rootca_answer(rq, q, &val);
             /* The answer's infoType is id-it-rootCaKeyUpdate either way. */
             if (r < 0 || (type = OBJ_txt2obj(CMP_OID_ROOTCA_KEY_UPDATE, 1)) == NULL) {

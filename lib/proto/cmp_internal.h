@@ -141,8 +141,9 @@ int cmp_genm_answer(struct cmp_req *rq, const STACK_OF(OSSL_CMP_ITAV) *in, STACK
 int cmp_certs_encode(const STACK_OF(X509) *certs, ASN1_TYPE **out);
 STACK_OF(X509) *cmp_certs_decode(const ASN1_TYPE *t);
 
-/* cmp_rootca.c: root CA update (RFC 9483 4.3.2). OpenSSL 3.0 has no NIDs
- * for these infoTypes: they are compared by dotted OID. A client asks with
+/* cmp_rootca.c: root CA update (RFC 9483 4.3.2). OpenSSL 3.0 names
+ * id-it-rootCaKeyUpdate but not id-it-rootCaCert, nor the content: the
+ * infoTypes are compared by dotted OID. A client asks with
  * id-it-rootCaCert (its current root as the value, or none); certa also
  * accepts a genm carrying id-it-rootCaKeyUpdate itself. The genp answers
  * with id-it-rootCaKeyUpdate: RootCaKeyUpdateContent, or no value. */
