@@ -364,31 +364,6 @@ out:
     return rc;
 }
 
-/* The new root's certificates, checked against the current CA (cur):
- * newWithNew a self-signed CA certificate other than cur; newWithOld, when
- * sent, the new key certified by cur's key; oldWithNew, when sent, cur's
- * key certified by the new one. */
-static int check_root_update(X509 *cur, X509 *nwn, X509 *nwo, X509 *own)
-{
-    int rc = 0;
-    if (X509_check_ca(nwn) < 1)
-        rc = certa_error_set(CERTA_EPROTO, "the new root (newWithNew) is not a CA certificate");
-    else if (X509_self_signed(nwn, 1) != 1)
-        rc = certa_error_set(CERTA_EPROTO, "the new root (newWithNew) is not self-signed");
-    else if (X509_cmp(nwn, cur) == 0)
-        rc = certa_error_set(CERTA_EPROTO, "the CA offers its current certificate as the new root");
-    else if (nwo != NULL && (X509_verify(nwo, X509_get0_pubkey(cur)) != 1 ||
-                             EVP_PKEY_eq(X509_get0_pubkey(nwo), X509_get0_pubkey(nwn)) != 1))
-        rc = certa_error_set(CERTA_EPOLICY, "newWithOld does not certify the new root's key with the current "
-                             "CA's key");
-    else if (own != NULL && (X509_verify(own, X509_get0_pubkey(nwn)) != 1 ||
-                             EVP_PKEY_eq(X509_get0_pubkey(own), X509_get0_pubkey(cur)) != 1))
-        rc = certa_error_set(CERTA_EPOLICY, "oldWithNew does not certify the current CA's key with the new "
-                             "root's key");
-    ERR_clear_error();
-    return rc;
-}
-
 int certa_enroll_cmp_root_update(const struct certa_enroll_ctx *e, X509 **new_with_new, X509 **new_with_old)
 {
     struct cmp_client cl;
@@ -402,7 +377,8 @@ int certa_enroll_cmp_root_update(const struct certa_enroll_ctx *e, X509 **new_wi
     if (rc == 0 && sk_X509_num(ca) == 0)
         rc = certa_error_set(CERTA_ESTATE, "trustpoint %s has no CA certificate: run `certa ca authenticate "
                              "%s` first", e->tp->name, e->tp->name);
-    if (rc < 0 || (rc = setup(&cl, e, 0)) < 0)
+    /* Signed with the trustpoint's valid certificate when it has one. */
+    if (rc < 0 || (rc = setup(&cl, e, e->key != NULL)) < 0)
         goto out;
     X509 *cur = sk_X509_value(ca, 0);
     /* genm id-it-rootCaCert with the root the device trusts (RFC 9483
@@ -449,7 +425,7 @@ int certa_enroll_cmp_root_update(const struct certa_enroll_ctx *e, X509 **new_wi
         rc = certa_error_set(CERTA_EPROTO, "the CA's RootCaKeyUpdateContent does not decode");
         goto out;
     }
-    if ((rc = check_root_update(cur, nwn, nwo, own)) < 0)
+    if ((rc = cmp_rootca_check(cur, nwn, nwo, own)) < 0)
         goto out;
     *new_with_new = nwn;
     *new_with_old = nwo;

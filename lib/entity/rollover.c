@@ -4,6 +4,7 @@
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include "certa/keystore.h"
 #include "enroll.h"
 
 static int store_next(const char *state, const char *name, X509 *next)
@@ -36,8 +37,17 @@ int certa_ca_rollover(const char *state, const char *name, X509 **next, X509 **n
     if (strcmp(tp.protocol, "cmp") != 0)
         return certa_error_set(CERTA_EUNSUPPORTED, "trustpoint %s uses %s: a root CA update needs protocol cmp",
                                name, tp.protocol);
+    /* With a certificate from this CA, the genm is signed with it (a
+     * one-time secret is spent by then); without one, the trustpoint's
+     * MAC secret or identity certificate protects it. */
+    if (certa_keystore_load(state, certa_trustpoint_key_label(&tp), CERTA_KEYROLE_ANY, &ctx.key) < 0) {
+        ctx.key = NULL;
+        certa_error_clear();
+    }
     certa_enroll_route(&tp, &ctx.route);
-    if ((rc = certa_enroll_cmp_root_update(&ctx, next, new_with_old)) < 0 || *next == NULL)
+    rc = certa_enroll_cmp_root_update(&ctx, next, new_with_old);
+    EVP_PKEY_free(ctx.key);
+    if (rc < 0 || *next == NULL)
         return rc;
     if ((rc = store_next(state, name, *next)) < 0) {
         X509_free(*next);

@@ -154,6 +154,9 @@ int cmp_oid_is(const ASN1_OBJECT *o, const char *dotted);
 int cmp_rootca_encode(X509 *new_with_new, X509 *new_with_old, X509 *old_with_new, ASN1_STRING **out);
 /* The certificates of an ITAV value (caller frees; absent ones NULL). */
 int cmp_rootca_decode(const ASN1_TYPE *t, X509 **new_with_new, X509 **new_with_old, X509 **old_with_new);
+/* The client's checks of an update against its current CA cur (old ones
+ * may be NULL): 0, or a negative CERTA_E* with the reason. */
+int cmp_rootca_check(X509 *cur, X509 *new_with_new, X509 *new_with_old, X509 *old_with_new);
 
 /* cmp_callbacks.c */
 int cmp_srv_init(OSSL_CMP_SRV_CTX *srv, struct cmp_req *rq);

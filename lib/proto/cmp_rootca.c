@@ -1,11 +1,12 @@
 /* RootCaKeyUpdateContent (RFC 9810 5.3.19.15, RFC 9480 2.14), which
  * OpenSSL 3.0 does not know: defined with OpenSSL's ASN.1 templates and
  * carried in an ITAV as a SEQUENCE, for the genp of a root CA update
- * (RFC 9483 4.3.2) and for the client reading it. The CMP module has
+ * (RFC 9483 4.3.2) and for the client reading and checking it. The CMP module has
  * EXPLICIT tags. */
 #include <string.h>
 #include <openssl/asn1t.h>
-#include <openssl/x509.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
 #include "proto/cmp_internal.h"
 
 typedef struct {
@@ -70,4 +71,31 @@ int cmp_rootca_decode(const ASN1_TYPE *t, X509 **new_with_new, X509 **new_with_o
     c->newWithNew = c->newWithOld = c->oldWithNew = NULL;
     rootca_free(c);
     return 0;
+}
+
+/* The new root's certificates, checked against the current CA (cur):
+ * newWithNew a self-signed CA certificate other than cur; newWithOld, when
+ * sent, the new key certified by cur's key; oldWithNew, when sent, cur's
+ * key certified by the new one. */
+int cmp_rootca_check(X509 *cur, X509 *nwn, X509 *nwo, X509 *own)
+{
+    int rc = 0;
+    if (X509_check_ca(nwn) < 1)
+        rc = certa_error_set(CERTA_EPROTO, "the new root (newWithNew) is not a CA certificate");
+    else if (X509_self_signed(nwn, 1) != 1)
+        rc = certa_error_set(CERTA_EPROTO, "the new root (newWithNew) is not self-signed");
+    else if (X509_cmp_time(X509_get0_notAfter(nwn), NULL) <= 0)
+        rc = certa_error_set(CERTA_EPROTO, "the new root (newWithNew) has expired");
+    else if (X509_cmp(nwn, cur) == 0)
+        rc = certa_error_set(CERTA_EPROTO, "the CA offers its current certificate as the new root");
+    else if (nwo != NULL && (X509_verify(nwo, X509_get0_pubkey(cur)) != 1 ||
+                             EVP_PKEY_eq(X509_get0_pubkey(nwo), X509_get0_pubkey(nwn)) != 1))
+        rc = certa_error_set(CERTA_EPOLICY, "newWithOld does not certify the new root's key with the current "
+                             "CA's key");
+    else if (own != NULL && (X509_verify(own, X509_get0_pubkey(nwn)) != 1 ||
+                             EVP_PKEY_eq(X509_get0_pubkey(own), X509_get0_pubkey(cur)) != 1))
+        rc = certa_error_set(CERTA_EPOLICY, "oldWithNew does not certify the current CA's key with the new "
+                             "root's key");
+    ERR_clear_error();
+    return rc;
 }

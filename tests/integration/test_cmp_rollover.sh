@@ -61,7 +61,18 @@ grep -q "newWithOld" roll.out || fail "the link certificate is not reported"
 grep -q "root CA update sent" ca.certad.log || fail "certad did not log the root CA update"
 ok "certa ca rollover stores next-ca.pem identical to the rollover CA (with newWithOld), ca.pem unchanged"
 
+# Once enrolled (the one-time secret spent), the genm is signed with the
+# trustpoint's certificate.
+"$CERTA" --state "$STATE" enroll r1 >/dev/null 2>&1 || fail "certa enroll r1"
+rm "$STATE/trustpoints/r1/next-ca.pem"
+"$CERTA" --state "$STATE" ca rollover r1 >roll2.out 2>roll2.err || { cat roll2.err >&2; fail "ca rollover after enroll"; }
+[ "$(fp "$STATE/trustpoints/r1/next-ca.pem")" = "$(fp next/ca.crt)" ] || fail "next-ca.pem after enroll"
+grep -q 'cmp genm txid=[0-9a-f]* cert:[0-9a-f]* root CA update sent' ca.certad.log ||
+  fail "the genm after enrollment was not signed with the device certificate"
+ok "after enrollment the root CA update genm is signed with the device certificate"
+
 # OpenSSL's own client asks with id-it-rootCaKeyUpdate (no value).
+secret
 openssl cmp -cmd genm -server "127.0.0.1:$P/cmp" -ref "$REF" -secret "pass:$SEC" -recipient "/CN=CMP Roll CA" \
   -infotype rootCaKeyUpdate >genm.log 2>&1 || { cat genm.log >&2; fail "openssl cmp genm rootCaKeyUpdate"; }
 grep -q "rootCaKeyUpdate" genm.log || { cat genm.log >&2; fail "openssl cmp: genp without rootCaKeyUpdate"; }

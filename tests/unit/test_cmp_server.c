@@ -1155,6 +1155,61 @@ static void test_bad_next_ca_refused(void **state)
     EVP_PKEY_free(k);
 }
 
+/* The client's checks of a RootCaKeyUpdateContent (cmp_rootca_check). */
+static void test_rootca_client_checks(void **state)
+{
+    struct fixture *f = *state;
+    char next_path[600], sub_path[600], ndir[600];
+    make_ca(f, "next", "CN=CMP Next CA", NULL, next_path, sizeof(next_path));
+    make_ca(f, "sub", "CN=CMP Sub CA", f->cadir, sub_path, sizeof(sub_path));
+    snprintf(ndir, sizeof(ndir), "%s/next", f->dir);
+    certa_ca *nca = NULL;
+    assert_int_equal(certa_ca_open(ndir, NULL, 0, &nca), 0);
+    X509 *cur = certa_ca_cert(f->ca), *next = certa_ca_cert(nca), *sub = read_pem(sub_path);
+    X509 *nwo = link_cert(next, cur, certa_ca_key(f->ca));
+    X509 *own = link_cert(cur, next, certa_ca_key(nca));
+    assert_int_equal(cmp_rootca_check(cur, next, NULL, NULL), 0);
+    assert_int_equal(cmp_rootca_check(cur, next, nwo, own), 0);
+    /* not self-signed, the current CA itself */
+    assert_true(cmp_rootca_check(cur, sub, NULL, NULL) < 0);
+    assert_non_null(strstr(certa_error_last(), "not self-signed"));
+    assert_true(cmp_rootca_check(cur, cur, NULL, NULL) < 0);
+    /* newWithOld signed by the new key, or carrying another key */
+    X509 *self_link = link_cert(next, cur, certa_ca_key(nca));
+    assert_true(cmp_rootca_check(cur, next, self_link, NULL) < 0);
+    assert_non_null(strstr(certa_error_last(), "newWithOld"));
+    X509 *wrong_key = link_cert(sub, cur, certa_ca_key(f->ca));
+    assert_true(cmp_rootca_check(cur, next, wrong_key, NULL) < 0);
+    /* oldWithNew swapped for newWithOld */
+    assert_true(cmp_rootca_check(cur, next, NULL, nwo) < 0);
+    assert_non_null(strstr(certa_error_last(), "oldWithNew"));
+    /* the encoding round-trips all three */
+    ASN1_STRING *der = NULL;
+    assert_int_equal(cmp_rootca_encode(next, nwo, own, &der), 0);
+    ASN1_TYPE *t = ASN1_TYPE_new();
+    ASN1_TYPE_set(t, V_ASN1_SEQUENCE, der);
+    X509 *a, *b, *c;
+    assert_int_equal(cmp_rootca_decode(t, &a, &b, &c), 0);
+    assert_int_equal(X509_cmp(a, next), 0);
+    assert_int_equal(X509_cmp(b, nwo), 0);
+    assert_int_equal(X509_cmp(c, own), 0);
+    X509_free(a);
+    X509_free(b);
+    X509_free(c);
+    /* a SEQUENCE without a certificate does not decode */
+    unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+    ASN1_STRING_set(t->value.sequence, junk, sizeof(junk));
+    assert_true(cmp_rootca_decode(t, &a, &b, &c) < 0);
+    ASN1_TYPE_free(t);
+    certa_error_clear();
+    X509_free(wrong_key);
+    X509_free(self_link);
+    X509_free(own);
+    X509_free(nwo);
+    X509_free(sub);
+    certa_ca_free(nca);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1179,6 +1234,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_genm_root_update_cross, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_root_update_none, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_next_ca_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rootca_client_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certconf_rejection_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reused_sender_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_subject_and_expiry, setup, teardown),
