@@ -9,7 +9,11 @@
  * An OSSL_CMP_SRV_CTX keeps per-transaction state and is not thread-safe,
  * and certConf / pollReq may reach any worker: each request gets a fresh
  * one (cheap next to the signature), with the transaction's state restored
- * from the shared table in cmp_txn.c. */
+ * from the shared table in cmp_txn.c.
+ *
+ * The rollover CA for genm root CA update comes from [ca] next_ca_cert
+ * (with next_ca_cross_cert / newwithold and next_ca_old_with_new), checked
+ * and encoded once at start; a bad one stops the start. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -885,7 +885,7 @@ static void test_concurrent_workers(void **state)
 /* ---- root CA update (genm id-it-rootCaCert / id-it-rootCaKeyUpdate) ----- */
 
 struct rollover_cfg {
-    char next[600], cross[600];
+    char next[600], cross[600], own[600];
 };
 
 static const char *rollover_settings(void *arg, const char *section, const char *key)
@@ -896,6 +896,8 @@ static const char *rollover_settings(void *arg, const char *section, const char 
             return r->next[0] ? r->next : NULL;
         if (strcmp(key, "next_ca_cross_cert") == 0)
             return r->cross[0] ? r->cross : NULL;
+        if (strcmp(key, "next_ca_old_with_new") == 0)
+            return r->own[0] ? r->own : NULL;
         return NULL;
     }
     return settings(NULL, section, key);
@@ -992,7 +994,7 @@ static const ASN1_TYPE *rootca_value(STACK_OF(OSSL_CMP_ITAV) *items)
 static void test_genm_root_update(void **state)
 {
     struct fixture *f = *state;
-    struct rollover_cfg r = { "", "" };
+    struct rollover_cfg r = { "", "", "" };
     make_ca(f, "next", "CN=CMP Next CA", NULL, r.next, sizeof(r.next));
     assert_int_equal(restart_with(f, &r), 0);
     X509 *next = read_pem(r.next);
@@ -1020,7 +1022,7 @@ static void test_genm_root_update(void **state)
 static void test_genm_root_update_cross(void **state)
 {
     struct fixture *f = *state;
-    struct rollover_cfg r = { "", "" };
+    struct rollover_cfg r = { "", "", "" };
     make_ca(f, "next", "CN=CMP Next CA", NULL, r.next, sizeof(r.next));
     X509 *next = read_pem(r.next);
     X509 *cross = link_cert(next, certa_ca_cert(f->ca), certa_ca_key(f->ca));
@@ -1040,6 +1042,34 @@ static void test_genm_root_update_cross(void **state)
     X509_free(nwn);
     X509_free(nwo);
     sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    /* oldWithNew [1] only when configured: the current key under the new one */
+    certa_ca *nca = NULL;
+    char ndir[600];
+    snprintf(ndir, sizeof(ndir), "%s/next", f->dir);
+    assert_int_equal(certa_ca_open(ndir, NULL, 0, &nca), 0);
+    X509 *back = link_cert(certa_ca_cert(f->ca), next, certa_ca_key(nca));
+    snprintf(r.own, sizeof(r.own), "%s/own.pem", f->dir);
+    write_pem(r.own, back);
+    assert_int_equal(restart_with(f, &r), 0);
+    items = genm_one(f, CMP_OID_ROOTCA_CERT, NULL);
+    assert_int_equal(cmp_rootca_decode(rootca_value(items), &nwn, &nwo, &own), 0);
+    assert_int_equal(X509_cmp(nwo, cross), 0);
+    assert_non_null(own);
+    assert_int_equal(X509_cmp(own, back), 0);
+    assert_int_equal(cmp_rootca_check(certa_ca_cert(f->ca), nwn, nwo, own), 0);
+    X509_free(nwn);
+    X509_free(nwo);
+    X509_free(own);
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    /* an oldWithNew signed by the current key is refused at start */
+    X509 *bad = link_cert(certa_ca_cert(f->ca), next, certa_ca_key(f->ca));
+    write_pem(r.own, bad);
+    assert_true(restart_with(f, &r) < 0);
+    assert_non_null(strstr(certa_error_last(), "oldWithNew"));
+    certa_error_clear();
+    X509_free(bad);
+    X509_free(back);
+    certa_ca_free(nca);
     X509_free(cross);
     X509_free(next);
 }
@@ -1095,7 +1125,7 @@ static void refused_start(struct fixture *f, struct rollover_cfg *r, const char 
 static void test_bad_next_ca_refused(void **state)
 {
     struct fixture *f = *state;
-    struct rollover_cfg r = { "", "" };
+    struct rollover_cfg r = { "", "", "" };
     char next[600], sub[600], garbage[600];
     make_ca(f, "next", "CN=CMP Next CA", NULL, next, sizeof(next));
     /* not a certificate */
