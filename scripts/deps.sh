@@ -9,7 +9,7 @@ build=(build-essential cmake pkg-config libssl-dev openssl libevent-dev
        libldap-dev libpq-dev libcmocka-dev)
 peers=(python3 python3-cryptography certmonger strongswan-pki
        libstrongswan-extra-plugins libstrongswan-standard-plugins scep
-       slapd ldap-utils postgresql iproute2 curl)
+       slapd ldap-utils postgresql iproute2 curl dbus-daemon)
 bench=(wrk nginx-light apache2-utils time)
 
 want=("${build[@]}" "${peers[@]}")

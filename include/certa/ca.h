@@ -163,6 +163,13 @@ CERTA_API int certa_ca_reject(certa_ca *ca, int64_t request_id, const char *reas
 CERTA_API int certa_ca_poll(certa_ca *ca, const char *protocol, const char *transaction_id,
                             struct certa_issue_result *res);
 
+/* Records a certificate the CA key signed outside the request pipeline
+ * (its own intermediates, an RA or OCSP-signing certificate made for a
+ * protocol) so that it is listed, revocable and known to OCSP like any
+ * other. The pipeline records through here too. A serial already in the
+ * store is CERTA_EEXIST. */
+CERTA_API int certa_ca_record_cert(certa_ca *ca, X509 *x, const char *profile, int64_t request_id);
+
 /* A certificate this CA issued, by serial (hex as users type it). */
 CERTA_API int certa_ca_find_cert(certa_ca *ca, const char *serial, X509 **out);
 

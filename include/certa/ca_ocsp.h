@@ -17,11 +17,10 @@
  * see it. */
 CERTA_API int certa_ca_ocsp_signer_profile_add(const char *dir);
 
-/* Generates a key (key_spec as certa_key_generate; NULL = "ec:p256"),
- * issues the signer valid for days (capped by the profile and the CA),
- * records it, writes DIR/ocsp.key (0600) then DIR/ocsp.crt. cert_out (may
- * be NULL) receives the certificate. */
-CERTA_API int certa_ca_ocsp_signer_issue(certa_ca *ca, const char *key_spec, int days,
-                                         X509 **cert_out);
+/* Issues the signer for key (NULL: a fresh ec:p256 key) valid for days
+ * (capped by the profile and the CA), records it, writes DIR/ocsp.key
+ * (0600) then DIR/ocsp.crt. cert_out (may be NULL) receives the
+ * certificate. The caller keeps key. */
+CERTA_API int certa_ca_ocsp_signer_issue(certa_ca *ca, EVP_PKEY *key, int days, X509 **cert_out);
 
 #endif

@@ -173,35 +173,6 @@ static const EVP_MD *ca_md(EVP_PKEY *signer)
     return EVP_sha256();
 }
 
-/* Records a certificate this CA issued (an intermediate) in its store. */
-static int record_issued(certa_ca *ca, X509 *x, const char *profile)
-{
-    struct certa_cert_row row = { 0 };
-    int rc = certa_serial_hex(X509_get0_serialNumber(x), row.serial);
-    if (rc < 0)
-        return rc;
-    row.subject = certa_name_text(X509_get_subject_name(x));
-    row.profile = (char *)profile;
-    row.issued_at = (int64_t)time(NULL);
-    int day = 0, sec = 0;
-    ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notBefore(x));
-    row.not_before = row.issued_at + (int64_t)day * 86400 + sec;
-    ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(x));
-    row.not_after = row.issued_at + (int64_t)day * 86400 + sec;
-    row.status = CERTA_CERT_VALID;
-    row.reason = CERTA_REASON_NONE;
-    int len = i2d_X509(x, &row.der);
-    if (row.subject == NULL || len <= 0)
-        rc = certa_error_ossl(CERTA_ENOMEM, "encoding the certificate");
-    else {
-        row.der_len = (size_t)len;
-        rc = certa_store_cert_insert(ca->store, &row);
-    }
-    free(row.subject);
-    OPENSSL_free(row.der);
-    return rc;
-}
-
 static int build_ca_cert(const struct certa_ca_init_params *p, EVP_PKEY *key, X509_NAME *subject,
                          certa_ca *parent, X509 **out)
 {
@@ -302,7 +273,7 @@ int certa_ca_init(const struct certa_ca_init_params *p)
         goto out;
     }
     /* The parent records the intermediate before anyone can use it. */
-    if (parent && (rc = record_issued(parent, cert, "ca")) < 0)
+    if (parent && (rc = certa_ca_record_cert(parent, cert, "ca", 0)) < 0)
         goto out;
     if ((path = path_in(p->dir, "ca.key")) == NULL || (rc = certa_key_save(key, path, CERTA_FORMAT_PEM, p->passphrase)) < 0) {
         rc = path ? rc : CERTA_ENOMEM;

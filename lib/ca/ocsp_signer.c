@@ -57,7 +57,7 @@ out:
     return rc;
 }
 
-int certa_ca_ocsp_signer_issue(certa_ca *ca, const char *key_spec, int days, X509 **cert_out)
+int certa_ca_ocsp_signer_issue(certa_ca *ca, EVP_PKEY *given, int days, X509 **cert_out)
 {
     EVP_PKEY *key = NULL;
     X509_NAME *subject = X509_NAME_new();
@@ -81,7 +81,9 @@ int certa_ca_ocsp_signer_issue(certa_ca *ca, const char *key_spec, int days, X50
         rc = certa_error_ossl(CERTA_ENOMEM, "building the signer's subject");
         goto out;
     }
-    if ((rc = certa_key_generate(key_spec ? key_spec : "ec:p256", &key)) < 0)
+    if (given != NULL && EVP_PKEY_up_ref(given))
+        key = given;
+    else if ((rc = certa_key_generate("ec:p256", &key)) < 0)
         goto out;
     struct certa_request req = {
         .subject = subject, .pubkey = key, .profile = CERTA_OCSP_SIGNER_PROFILE,

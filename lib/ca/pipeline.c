@@ -31,11 +31,6 @@ void certa_ca_notify_revoked(certa_ca *ca, const char *serial)
         ca->hook(ca, serial, ca->hook_arg);
 }
 
-static char *subject_text(const X509_NAME *n)
-{
-    return certa_name_text(n);
-}
-
 /* Signs and inserts the certificate row; a serial collision re-signs with a
  * fresh serial. Inside the caller's transaction. */
 static int issue_and_record(certa_ca *ca, const certa_profile *p, const struct certa_request *req,
@@ -47,30 +42,7 @@ static int issue_and_record(certa_ca *ca, const certa_profile *p, const struct c
         X509 *x = NULL;
         if ((rc = certa_build_cert(ca, p, req, &x, serial)) < 0)
             return rc;
-        struct certa_cert_row row = { 0 };
-        memcpy(row.serial, serial, sizeof(row.serial));
-        row.subject = subject_text(X509_get_subject_name(x));
-        row.profile = p->name;
-        row.request_id = request_id;
-        row.issued_at = (int64_t)time(NULL);
-        int day = 0, sec = 0;
-        ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notBefore(x));
-        row.not_before = row.issued_at + (int64_t)day * 86400 + sec;
-        ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(x));
-        row.not_after = row.issued_at + (int64_t)day * 86400 + sec;
-        row.status = CERTA_CERT_VALID;
-        row.reason = CERTA_REASON_NONE;
-        int len = i2d_X509(x, &row.der);
-        if (row.subject == NULL || len <= 0) {
-            free(row.subject);
-            OPENSSL_free(row.der);
-            X509_free(x);
-            return certa_error_ossl(CERTA_ENOMEM, "encoding the certificate");
-        }
-        row.der_len = (size_t)len;
-        rc = certa_store_cert_insert(ca->store, &row);
-        free(row.subject);
-        OPENSSL_free(row.der);
+        rc = certa_ca_record_cert(ca, x, p->name, request_id);
         if (rc == 0) {
             *out = x;
             return 0;
@@ -93,7 +65,7 @@ static int store_request(certa_ca *ca, const certa_profile *p, const struct cert
     row.status = status;
     row.protocol = (char *)(req->protocol ? req->protocol : "cli");
     row.profile = p->name;
-    row.subject = subject_text(req->subject);
+    row.subject = certa_name_text(req->subject);
     row.requester = (char *)(req->requester ? req->requester : "");
     row.transaction_id = (char *)req->transaction_id;
     row.serial = (char *)serial;

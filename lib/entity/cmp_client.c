@@ -251,17 +251,24 @@ static int cmp_enroll(const struct certa_enroll_ctx *e)
     struct cmp_client cl;
     X509_EXTENSIONS *exts = NULL;
     int p10 = (e->flags & CERTA_ENROLL_CMP_P10CR) != 0, cr = (e->flags & CERTA_ENROLL_CMP_CR) != 0;
-    int rc = setup(&cl, e, !p10 && !cr);
     const char *what;
-    if (rc < 0)
+    int rc;
+    memset(&cl, 0, sizeof(cl));
+    if (e->resume) {
+        /* A CMP transaction lives in the client that started it. */
+        rc = certa_error_set(CERTA_EUNSUPPORTED, "a CMP enrollment cannot be resumed: enroll again");
+        goto out;
+    }
+    /* A valid certificate protects whatever comes next (kur, cr, p10cr). */
+    if ((rc = setup(&cl, e, 1)) < 0)
         goto out;
     int type;
     if (p10) {
         type = OSSL_CMP_P10CR, what = "p10cr";
-    } else if (cl.cert != NULL) {
-        type = OSSL_CMP_KUR, what = "kur";
     } else if (cr) {
         type = OSSL_CMP_CR, what = "cr";
+    } else if (cl.cert != NULL) {
+        type = OSSL_CMP_KUR, what = "kur";
     } else {
         type = OSSL_CMP_IR, what = "ir";
     }

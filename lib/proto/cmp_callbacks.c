@@ -219,13 +219,6 @@ static OSSL_CMP_PKISI *cert_request(OSSL_CMP_SRV_CTX *srv, const OSSL_CMP_MSG *r
     r.protocol = "cmp";
     r.requester = rq->requester;
     r.transaction_id = rq->txid;
-    if (rq->consume_secret) {
-        if (certa_store_secret_consume(certa_ca_store(rq->ca), CERTA_CMP_SECRET_KIND, rq->mac_ref,
-                                       (int64_t)time(NULL)) < 0) {
-            si = refuse(rq, OSSL_CMP_PKIFAILUREINFO_notAuthorized, "the reference value is used up or expired");
-            goto out;
-        }
-    }
     int rc = certa_ca_submit(rq->ca, &r, &res);
     if (rc == CERTA_ENOTFOUND) {
         si = refuse(rq, OSSL_CMP_PKIFAILUREINFO_badRequest, "no such profile");

@@ -20,6 +20,22 @@
 
 static const char *const cmp_paths[] = { "/cmp", "/.well-known/cmp", "/.well-known/cmp/p/", NULL };
 
+static const char *body_name(int t)
+{
+    switch (t) {
+    case OSSL_CMP_PKIBODY_IR: return "ir";
+    case OSSL_CMP_PKIBODY_CR: return "cr";
+    case OSSL_CMP_PKIBODY_P10CR: return "p10cr";
+    case OSSL_CMP_PKIBODY_KUR: return "kur";
+    case OSSL_CMP_PKIBODY_RR: return "rr";
+    case OSSL_CMP_PKIBODY_GENM: return "genm";
+    case OSSL_CMP_PKIBODY_CERTCONF: return "certConf";
+    case OSSL_CMP_PKIBODY_POLLREQ: return "pollReq";
+    case OSSL_CMP_PKIBODY_ERROR: return "error";
+    default: return "other";
+    }
+}
+
 static const char *const fail_names[] = {
     "badAlg", "badMessageCheck", "badRequest", "badTime", "badCertId", "badDataFormat",
     "wrongAuthority", "incorrectData", "missingTimeStamp", "badPOP", "certRevoked",
@@ -236,7 +252,8 @@ static void auth_mac(struct cmp_req *rq, const OSSL_CMP_MSG *msg, const X509_ALG
         fail(rq, OSSL_CMP_PKIFAILUREINFO_notAuthorized, "the reference value is used up or expired");
         goto out;
     }
-    rq->consume_secret = is_cert_request(type);
+    /* A counted secret loses a use with the nonces, in one commit. */
+    rq->consume_secret = is_cert_request(type) && row.uses_left > 0;
     if (row.subject_pattern != NULL)
         rq->subject_pattern = strdup(row.subject_pattern);
 out:
@@ -396,8 +413,9 @@ static void check_continuation(struct cmp_req *rq, const OSSL_CMP_MSG *msg)
         fail(rq, OSSL_CMP_PKIFAILUREINFO_badRecipientNonce, "recipNonce is not our last senderNonce");
 }
 
-/* Spends the transactionID (new transactions) and the senderNonce, in one
- * commit. */
+/* Spends the transactionID (new transactions), the senderNonce and a use
+ * of a counted MAC secret, in one commit. A request the profile then
+ * refuses has used its secret: one attempt per use. */
 static void spend_once(struct cmp_req *rq, const OSSL_CMP_MSG *msg)
 {
     if (rq->fail_bit >= 0)
@@ -421,6 +439,14 @@ static void spend_once(struct cmp_req *rq, const OSSL_CMP_MSG *msg)
         if (rc == CERTA_EEXIST) {
             certa_store_rollback(s);
             fail(rq, OSSL_CMP_PKIFAILUREINFO_badSenderNonce, "senderNonce was used before (replay)");
+            return;
+        }
+    }
+    if (rc == 0 && rq->consume_secret) {
+        rc = certa_store_secret_consume(s, CERTA_CMP_SECRET_KIND, rq->mac_ref, now);
+        if (rc == CERTA_ESTATE) {
+            certa_store_rollback(s);
+            fail(rq, OSSL_CMP_PKIFAILUREINFO_notAuthorized, "the reference value is used up or expired");
             return;
         }
     }
@@ -449,14 +475,15 @@ OSSL_CMP_SRV_CTX *cmp_server_for(struct cmp_req *rq, const unsigned char *secret
         !OSSL_CMP_SRV_CTX_set_grant_implicit_confirm(srv, rq->st->implicit_confirm) ||
         !OSSL_CMP_SRV_CTX_set_send_unprotected_errors(srv, 0))
         goto fail;
-    /* A refusal is answered by the callbacks: OpenSSL must get that far. */
-    if (rq->fail_bit >= 0 && !OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1))
+    /* Protection was checked before (check_header), and a refusal is
+     * answered by the callbacks: OpenSSL must get that far either way.
+     * The secret protects the answer (OpenSSL checks the MAC again with it;
+     * a signature it does not check twice: no srvCert is set). */
+    if (!OSSL_CMP_SRV_CTX_set_accept_unprotected(srv, 1))
         goto fail;
     if (rq->auth == CMP_AUTH_MAC &&
         (!OSSL_CMP_CTX_set1_secretValue(c, secret, (int)secret_len) ||
          !OSSL_CMP_CTX_set1_referenceValue(c, (const unsigned char *)rq->mac_ref, strlen(rq->mac_ref))))
-        goto fail;
-    if (rq->signer != NULL && !OSSL_CMP_CTX_set1_srvCert(c, rq->signer))
         goto fail;
     return srv;
 fail:
@@ -611,11 +638,11 @@ static int cmp_handle(void *state, certa_ca *ca, const struct certa_http_request
     }
     rc = certa_http_respond(res, 200, "application/pkixcmp", der, (size_t)len);
     if (rq.fail_bit >= 0) {
-        snprintf(res->log_detail, sizeof(res->log_detail), "cmp txid=%.16s failInfo=%s: %.100s", rq.txid,
-                 fail_names[rq.fail_bit], rq.fail_text);
+        snprintf(res->log_detail, sizeof(res->log_detail), "cmp %s txid=%.16s failInfo=%s: %.100s",
+                 body_name(rq.body_type), rq.txid, fail_names[rq.fail_bit], rq.fail_text);
     } else {
-        snprintf(res->log_detail, sizeof(res->log_detail), "cmp txid=%.16s %.60s %.90s", rq.txid, rq.requester,
-                 rq.detail[0] ? rq.detail : "answered");
+        snprintf(res->log_detail, sizeof(res->log_detail), "cmp %s txid=%.16s %.60s %.90s", body_name(rq.body_type),
+                 rq.txid, rq.requester, rq.detail[0] ? rq.detail : "answered");
     }
 out:
     /* A refused continuation leaves its transaction as it was. */

@@ -17,6 +17,9 @@
 #define OCSP_ISSUER_MDS 4          /* SHA-1, SHA-256, SHA-384, SHA-512 */
 #define OCSP_GET_BUF (OCSP_REQ_MAX + 16) /* decoding room for a GET request */
 
+/* The responder's clock (Unix seconds); tests move it to see refreshes. */
+extern int64_t (*ocsp_clock)(void);
+
 /* ---- ocsp_cache.c: pre-signed responses per CertID ---------------------
  * Sharded by serial, so every CertID form (SHA-1, SHA-256) of one serial is
  * in one shard and invalidating a serial touches one lock. Readers take the

@@ -31,6 +31,12 @@ struct ocsp_state {
 
 static const char *const paths[] = { "/ocsp", "/ocsp/", NULL };
 
+static int64_t wall_clock(void)
+{
+    return (int64_t)time(NULL);
+}
+int64_t (*ocsp_clock)(void) = wall_clock;
+
 static const char *setting(const struct certa_service_env *env, const char *key)
 {
     if (env->setting != NULL)
@@ -207,7 +213,7 @@ static int answer_signed(struct ocsp_state *st, certa_ca *ca, const struct certa
     struct ocsp_answer ans[CERTIDS_HARD_MAX];
     unsigned char serial[OCSP_SERIAL_MAX], first[OCSP_SERIAL_MAX];
     size_t slen = 0, first_len = 0;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = ocsp_clock();
     uint64_t gen = 0;
     certa_buf der = { 0 };
     int cacheable = !p->has_nonce && p->count == 1 && klen > 0, unknown = 0, rc;
@@ -267,7 +273,7 @@ static int serve_cached(struct ocsp_state *st, const struct certa_http_request *
 {
     struct ocsp_meta m;
     uint64_t gen;
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = ocsp_clock();
     char stext[2 * 20 + 1];
     if (!ocsp_cache_get(st->cache, key, klen, serial, slen, now, &res->body, &m, &gen))
         return 0;
@@ -309,6 +315,7 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
             return respond_der(res, &st->err_malformed);
         }
     } else {
+        snprintf(res->log_detail, sizeof(res->log_detail), "ocsp method not allowed");
         return certa_http_respond_error(res, 405, "OCSP takes GET or POST");
     }
 
@@ -407,7 +414,7 @@ static void refresh_one(struct ocsp_state *st, certa_ca *ca, const unsigned char
         ocsp_cache_remove(st->cache, key, klen, serial, slen);
         goto out;
     }
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = ocsp_clock();
     const struct ocsp_signer *s = signer_now(st, now);
     int64_t next = now + st->life < s->not_after ? now + st->life : s->not_after;
     if (ocsp_sign(s, &a, 1, NULL, now, next, &der) < 0) {
@@ -437,7 +444,7 @@ static void tick(void *state, certa_ca *ca)
             ocsp_cache_invalidate_all(st->cache);
         st->last_seq = seq;
     }
-    int64_t t0 = mono_ns(), now = (int64_t)time(NULL);
+    int64_t t0 = mono_ns(), now = ocsp_clock();
     size_t n = ocsp_cache_due(st->cache, now, st->due_keys, st->due_lens, REFRESH_PER_TICK);
     for (size_t i = 0; i < n && mono_ns() - t0 < TICK_BUDGET_NS; i++)
         refresh_one(st, ca, st->due_keys[i], st->due_lens[i]);

@@ -8,6 +8,9 @@
 #include <stdint.h>
 #include "certa/service.h"
 
+/* The publishing schedule's clock (Unix seconds); tests move it. */
+extern int64_t (*publish_clock)(void);
+
 /* A quoted ETag from a digest of the bytes into out (at least 40 bytes). */
 int publish_etag(const unsigned char *data, size_t len, char *out, size_t out_len);
 /* 1 when the request's If-None-Match (which takes precedence) or

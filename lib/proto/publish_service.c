@@ -36,6 +36,12 @@ struct publish_state {
 
 static const char *const paths[] = { "/crl/", "/ca/", NULL };
 
+static int64_t wall_clock(void)
+{
+    return (int64_t)time(NULL);
+}
+int64_t (*publish_clock)(void) = wall_clock;
+
 static const char *setting(const struct certa_service_env *env, const char *section, const char *key)
 {
     if (env->setting != NULL)
@@ -80,7 +86,7 @@ static int64_t margin_of(int64_t life)
 static int regenerate(struct publish_state *st, certa_ca *ca, int full)
 {
     struct doc f = { 0 }, d = { 0 };
-    int64_t t0 = (int64_t)time(NULL);
+    int64_t t0 = publish_clock();
     char num[32];
     int rc;
     if (full) {
@@ -94,7 +100,7 @@ static int regenerate(struct publish_state *st, certa_ca *ca, int full)
     certa_store_counter_get(certa_ca_store(ca), "crl", &d.number);
     /* The CRLs' thisUpdate lies in [t0, t1]: Last-Modified never claims an
      * older version, and the expiry never outlasts nextUpdate. */
-    int64_t t1 = (int64_t)time(NULL);
+    int64_t t1 = publish_clock();
     f.modified = d.modified = t1;
     f.expires = t0 + st->full_life;
     d.expires = t0 + st->delta_life;
@@ -175,7 +181,7 @@ static void stop(void *state)
 static int serve(const struct certa_http_request *req, const struct doc *d, const char *type,
                  long max_age, struct certa_http_response *res)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = publish_clock();
     int64_t expires = now + max_age;
     if (d->expires > 0 && d->expires < expires)
         expires = d->expires > now ? d->expires : now;
@@ -198,23 +204,29 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
 {
     struct publish_state *st = state;
     (void)ca;
-    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0)
+    if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "HEAD") != 0) {
+        snprintf(res->log_detail, sizeof(res->log_detail), "publish method not allowed");
         return certa_http_respond_error(res, 405, "only GET and HEAD here");
+    }
     if (strcmp(req->path, st->crt_path) == 0) {
-        snprintf(res->log_detail, sizeof(res->log_detail), "ca certificate");
+        snprintf(res->log_detail, sizeof(res->log_detail), "ca certificate%s",
+                 publish_not_modified(req, st->cert.etag, st->cert.modified) ? " not-modified" : "");
         return serve(req, &st->cert, "application/pkix-cert", 86400, res);
     }
     int full = strcmp(req->path, st->crl_path) == 0;
-    if (!full && strcmp(req->path, st->delta_path) != 0)
+    if (!full && strcmp(req->path, st->delta_path) != 0) {
+        snprintf(res->log_detail, sizeof(res->log_detail), "publish no such document");
         return certa_http_respond_error(res, 404, "no such CRL or certificate here");
+    }
     pthread_rwlock_rdlock(&st->lock);
     const struct doc *d = full ? &st->full : &st->delta;
     int rc;
     if (!d->ok) {
         rc = certa_http_respond_error(res, 503, "the CRL is being generated; retry shortly");
     } else {
-        snprintf(res->log_detail, sizeof(res->log_detail), "%s crl number=%lld",
-                 full ? "full" : "delta", (long long)d->number);
+        snprintf(res->log_detail, sizeof(res->log_detail), "%s crl number=%lld%s",
+                 full ? "full" : "delta", (long long)d->number,
+                 publish_not_modified(req, d->etag, d->modified) ? " not-modified" : "");
         rc = serve(req, d, "application/pkix-crl", st->max_age, res);
     }
     pthread_rwlock_unlock(&st->lock);
@@ -234,7 +246,7 @@ static void tick(void *state, certa_ca *ca)
     struct publish_state *st = state;
     if (st == NULL || pthread_mutex_trylock(&st->tick_lock) != 0)
         return;
-    int64_t now = (int64_t)time(NULL), seq = st->last_seq;
+    int64_t now = publish_clock(), seq = st->last_seq;
     if (now < st->retry_at)
         goto out;
     pthread_rwlock_rdlock(&st->lock);

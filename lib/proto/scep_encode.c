@@ -72,9 +72,8 @@ static int add_octets(PKCS7_SIGNER_INFO *si, int nid, const unsigned char *d, si
     return 1;
 }
 
-/* Signs content (NULL: none, as FAILURE and PENDING carry) with attributes
- * added by the caller through si_out before PKCS7_final: split so that
- * CertRep and GetNextCACert share the signing. */
+/* Starts a SignedData; the caller adds attributes through si_out before
+ * signed_final: split so that CertRep and GetNextCACert share the signing. */
 static PKCS7 *signed_new(X509 *cert, EVP_PKEY *key, int md_nid, PKCS7_SIGNER_INFO **si_out)
 {
     const EVP_MD *md = EVP_get_digestbynid(md_nid);
@@ -89,11 +88,12 @@ static PKCS7 *signed_new(X509 *cert, EVP_PKEY *key, int md_nid, PKCS7_SIGNER_INF
     return p7;
 }
 
+/* Signs content. NULL (FAILURE and PENDING, which carry no envelope) signs
+ * an empty eContent rather than omitting it, as other SCEP servers do:
+ * certmonger's scep-submit cannot read a CertRep without content. */
 static int signed_final(PKCS7 *p7, const unsigned char *content, size_t len, certa_buf *out)
 {
     BIO *in = content ? BIO_new_mem_buf(content, (int)len) : BIO_new(BIO_s_mem());
-    if (content == NULL)
-        PKCS7_set_detached(p7, 1);
     int rc = (in != NULL && PKCS7_final(p7, in, PKCS7_BINARY) == 1) ? to_buf(p7, out)
              : certa_error_ossl(CERTA_ECRYPTO, "signing PKCS#7");
     BIO_free(in);

@@ -114,11 +114,42 @@ struct scep_state {
     certa_buf cacert;           /* the GetCACert answer, pre-encoded */
     char cacert_type[48];
     certa_buf nextca;           /* GetNextCACert answer, empty when none */
+    /* Serializes this module's store writes across workers: SQLite admits
+     * one writer at a time anyway, and waiting here is a mutex handoff
+     * where SQLite's busy handler would sleep in milliseconds. */
+    pthread_mutex_t write_lock;
+    /* The enrollment queue of scep_batch.c. */
+    pthread_mutex_t q_lock;
+    pthread_cond_t q_cond;
+    struct scep_enrollment *q_head, **q_tail;
+    int q_busy;
     pthread_mutex_t crl_lock;
     certa_buf crl;              /* full CRL DER, for GetCRL */
     int64_t crl_at;
     int crl_max_age;
 };
+
+/* scep_batch.c: an enrollment's writes, group-committed with the other
+ * workers' (the transaction binding, the challenge's use, the pipeline). */
+enum { SCEP_REFUSED_TXN = 1, SCEP_REFUSED_CHALLENGE = 2 };
+struct scep_enrollment {
+    const char *txid, *key_id;
+    const char *ref;            /* challenge to use up, or NULL */
+    int manual;                 /* the profile approves manually */
+    const struct certa_request *req; /* its requester points at requester[] */
+    char requester[CERTA_SERIAL_HEX_MAX + 16];
+    /* out */
+    int refused;                /* SCEP_REFUSED_*: nothing submitted */
+    struct certa_issue_result res;
+    int rc;
+    char error[256];
+    int done;
+    struct scep_enrollment *next;
+};
+struct scep_state;
+/* Returns the enrollment's internal failure (negative), else 0 with
+ * refused or res set. */
+int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e);
 
 /* scep_pkiop.c: one PKIOperation (decoded message bytes) into res. */
 int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *der, size_t len,

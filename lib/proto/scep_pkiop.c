@@ -118,7 +118,9 @@ static int answer(struct op *o, const struct certa_issue_result *r)
  * is). 0 ok, 1 answered (another key) or failed (rc < 0). */
 static int bind_txn(struct op *o, int *rc)
 {
+    pthread_mutex_lock(&o->st->write_lock);
     *rc = certa_store_txn_bind(certa_ca_store(o->ca), "scep", o->m.txid, o->key_id, 0, NULL);
+    pthread_mutex_unlock(&o->st->write_lock);
     if (*rc == CERTA_EEXIST) {
         *rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
         return 1;
@@ -128,12 +130,17 @@ static int bind_txn(struct op *o, int *rc)
 
 /* A request already stored for this transaction (a resend, or a poll by
  * resending PKCSReq as older clients do): its outcome, if the key matches.
+ * Clients that derive the transactionID from the key (scepclient) renew
+ * under the transactionID that issued the signer's certificate: when
+ * renewing_signer is that very certificate, this is a new request.
  * Returns 1 when answered (rc set), 0 when there is none. */
-static int answer_stored(struct op *o, int *rc)
+static int answer_stored(struct op *o, X509 *renewing_signer, int *rc)
 {
     struct certa_issue_result r = { 0 };
     *rc = certa_ca_poll(o->ca, "scep", o->m.txid, &r);
-    if (*rc == CERTA_ENOTFOUND) {
+    if (*rc == CERTA_ENOTFOUND || (*rc == 0 && r.decision == CERTA_DECISION_ISSUED && renewing_signer &&
+                                   X509_cmp(r.cert, renewing_signer) == 0)) {
+        certa_issue_result_clear(&r);
         *rc = 0;
         return 0;
     }
@@ -190,7 +197,6 @@ static int enroll(struct op *o)
     struct scep_fail_res f;
     X509_REQ *csr = NULL;
     struct certa_csr_request cr = { 0 };
-    struct certa_issue_result r = { 0 };
     char *pw = NULL;
     char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     int rc = certa_csr_parse(o->m.inner, o->m.inner_len, &csr);
@@ -199,7 +205,8 @@ static int enroll(struct op *o)
                    rc == CERTA_ECRYPTO ? "PKCS#10 signature does not verify" : "content is not a PKCS#10 request");
         goto out;
     }
-    if (answer_stored(o, &rc))
+    int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
+    if (answer_stored(o, renewal ? o->m.signer : NULL, &rc))
         goto out;
     const certa_profile *p = certa_ca_profile(o->ca, o->st->profile);
     if (p == NULL) {
@@ -207,7 +214,6 @@ static int enroll(struct op *o)
         goto out;
     }
     int manual = certa_profile_manual_approval(p);
-    int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
     int chal = CERTA_ENOTFOUND;
     if (renewal) {
         if (serial[0] == '\0' && !signer_is_ours(o, serial)) {
@@ -237,48 +243,30 @@ static int enroll(struct op *o)
         snprintf(requester, sizeof(requester), chal == 0 ? "challenge:%s" : "%s",
                  chal == 0 ? ref : pw ? "unverified-challenge" : "none");
     }
-    /* The binding and the challenge's use in one durable commit. */
-    certa_store *store = certa_ca_store(o->ca);
-    if ((rc = certa_store_begin(store)) < 0)
-        goto out;
-    rc = certa_store_txn_bind(store, "scep", o->m.txid, o->key_id, 0, NULL);
-    if (rc == 0 && chal == 0) {
-        rc = certa_challenge_consume(store, ref, (int64_t)time(NULL));
-        if ((rc == CERTA_ESTATE || rc == CERTA_ENOTFOUND) && manual) {
-            /* Another request took the last use since the check. */
-            snprintf(requester, sizeof(requester), "unverified-challenge");
-            rc = 0;
-        }
-    }
-    if (rc == 0)
-        rc = certa_store_commit(store);
-    if (rc < 0) {
-        int code = rc;
-        char msg[256];
-        snprintf(msg, sizeof(msg), "%s", certa_error_last());
-        certa_store_rollback(store);
-        if (code == CERTA_EEXIST)
-            rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
-        else if (code == CERTA_ESTATE || code == CERTA_ENOTFOUND)
-            rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
-        else
-            rc = certa_error_set(code, "%s", msg);
-        goto out;
-    }
     if ((rc = certa_request_from_csr(csr, &cr)) < 0)
         goto out;
+    struct scep_enrollment e = {
+        .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 ? ref : NULL, .manual = manual,
+        .req = &cr.req,
+    };
+    snprintf(e.requester, sizeof(e.requester), "%s", requester);
     cr.req.profile = o->st->profile;
     cr.req.protocol = "scep";
-    cr.req.requester = requester;
+    cr.req.requester = e.requester;
     cr.req.transaction_id = o->m.txid;
     cr.req.renewal_of = renewal ? serial : NULL;
-    if ((rc = certa_ca_submit(o->ca, &cr.req, &r)) < 0)
+    if ((rc = scep_enroll_batched(o->st, o->ca, &e)) < 0)
         goto out;
-    rc = answer(o, &r);
+    if (e.refused == SCEP_REFUSED_TXN)
+        rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
+    else if (e.refused == SCEP_REFUSED_CHALLENGE)
+        rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
+    else
+        rc = answer(o, &e.res);
+    certa_issue_result_clear(&e.res);
 out:
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
-    certa_issue_result_clear(&r);
     certa_csr_request_clear(&cr);
     X509_REQ_free(csr);
     return rc;
@@ -287,7 +275,7 @@ out:
 static int poll(struct op *o)
 {
     int rc;
-    if (!answer_stored(o, &rc))
+    if (!answer_stored(o, NULL, &rc))
         rc = failf(o, SCEP_BADCERTID, "no request with this transactionID");
     return rc;
 }
@@ -349,7 +337,10 @@ static int get_crl(struct op *o)
     pthread_mutex_lock(&st->crl_lock);
     if (st->crl_at == 0 || now - st->crl_at >= st->crl_max_age) {
         certa_buf fresh = { 0 };
-        if ((rc = certa_ca_crl(o->ca, 0, &fresh)) == 0) {
+        pthread_mutex_lock(&st->write_lock);
+        rc = certa_ca_crl(o->ca, 0, &fresh);
+        pthread_mutex_unlock(&st->write_lock);
+        if (rc == 0) {
             certa_buf_free(&st->crl);
             st->crl = fresh;
             st->crl_at = now;

@@ -136,33 +136,6 @@ out:
     return rc;
 }
 
-static int record(certa_ca *ca, X509 *x, const char *serial)
-{
-    struct certa_cert_row row = { 0 };
-    snprintf(row.serial, sizeof(row.serial), "%s", serial);
-    row.subject = certa_name_text(X509_get_subject_name(x));
-    row.profile = "scep-ra";
-    row.issued_at = (int64_t)time(NULL);
-    int day = 0, sec = 0;
-    ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notBefore(x));
-    row.not_before = row.issued_at + (int64_t)day * 86400 + sec;
-    ASN1_TIME_diff(&day, &sec, NULL, X509_get0_notAfter(x));
-    row.not_after = row.issued_at + (int64_t)day * 86400 + sec;
-    row.status = CERTA_CERT_VALID;
-    row.reason = CERTA_REASON_NONE;
-    int len = i2d_X509(x, &row.der);
-    int rc;
-    if (row.subject == NULL || len <= 0)
-        rc = certa_error_set(CERTA_ENOMEM, "encoding the RA certificate");
-    else {
-        row.der_len = (size_t)len;
-        rc = certa_store_cert_insert(certa_ca_store(ca), &row);
-    }
-    free(row.subject);
-    OPENSSL_free(row.der);
-    return rc;
-}
-
 int scep_ra_load_or_create(certa_ca *ca, const char *key_spec, int days, int renew_days,
                            X509 **cert, EVP_PKEY **key)
 {
@@ -190,7 +163,7 @@ int scep_ra_load_or_create(certa_ca *ca, const char *key_spec, int days, int ren
         x = NULL;
         if ((rc = build(ca, k, days, &x, serial)) < 0)
             goto out;
-        if ((rc = record(ca, x, serial)) != CERTA_EEXIST)
+        if ((rc = certa_ca_record_cert(ca, x, "scep-ra", 0)) != CERTA_EEXIST)
             break;
     }
     if (rc < 0)

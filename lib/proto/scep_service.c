@@ -70,6 +70,9 @@ static void scep_stop(void *state)
     if (st->prov_default)
         OSSL_PROVIDER_unload(st->prov_default);
     pthread_mutex_destroy(&st->crl_lock);
+    pthread_mutex_destroy(&st->write_lock);
+    pthread_mutex_destroy(&st->q_lock);
+    pthread_cond_destroy(&st->q_cond);
     free(st);
 }
 
@@ -149,6 +152,10 @@ static int scep_start(const struct certa_service_env *env, void **state)
     if (st == NULL)
         return certa_error_set(CERTA_ENOMEM, "out of memory");
     pthread_mutex_init(&st->crl_lock, NULL);
+    pthread_mutex_init(&st->write_lock, NULL);
+    pthread_mutex_init(&st->q_lock, NULL);
+    pthread_cond_init(&st->q_cond, NULL);
+    st->q_tail = &st->q_head;
     scep_nids();
     st->ca_cert = X509_dup(certa_ca_cert(ca));
     st->chain = X509_chain_up_ref(certa_ca_chain(ca));

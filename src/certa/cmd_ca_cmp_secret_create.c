@@ -13,12 +13,12 @@ static int run(int argc, char **argv);
 
 static const struct cli_command cmd = {
     .name = "ca cmp-secret create",
-    .usage = "--dir DIR [--subject PATTERN] [--uses N] [--ttl T] [--passphrase-file F]",
+    .usage = "--dir DIR [--subject PATTERN] [--uses N|unlimited] [--ttl T] [--passphrase-file F]",
     .summary = "create a CMP reference value and secret (MAC protection) for a device",
     .help = "  --dir DIR              the CA state directory\n"
             "  --subject PATTERN      only for requests whose subject matches (fnmatch on the\n"
             "                         DN text, e.g. 'CN=router*')\n"
-            "  --uses N               number of enrollments it allows (default 1; 0 = unlimited)\n"
+            "  --uses N|unlimited     number of enrollments it allows (default 1; 0 = unlimited)\n"
             "  --ttl T                lifetime: seconds or Ns/Nm/Nh/Nd (default 7d; 0 = none)\n"
             "  --passphrase-file F    the CA key passphrase (or CERTA_CA_PASSPHRASE)\n"
             "Prints two lines: reference=VALUE and secret=VALUE.\n",
@@ -62,6 +62,10 @@ static int run(int argc, char **argv)
         case 'd': dir = optarg; break;
         case 's': p.subject_pattern = optarg; break;
         case 'u': {
+            if (strcmp(optarg, "unlimited") == 0) {
+                p.uses = -1;
+                break;
+            }
             long v = strtol(optarg, &end, 10);
             if (*end || end == optarg || v < 0 || v > 1000000)
                 return cli_usage_error(&cmd, "--uses is a count from 0 (unlimited) to 1000000, not '%s'", optarg);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include "certa/ca.h"
 #include "certa/ca_ocsp.h"
+#include "certa/key.h"
 #include "ca_cli.h"
 #include "cli.h"
 
@@ -61,7 +62,9 @@ static int run(int argc, char **argv)
         return cli_usage_error(&cmd, "--dir is required");
     certa_ca *ca = NULL;
     X509 *cert = NULL;
-    if ((rc = ca_cli_open(dir, pass_file, 0, &ca)) < 0)
+    EVP_PKEY *pkey = NULL;
+    /* The key first: a bad --key changes nothing, not even ca.conf. */
+    if ((rc = certa_key_generate(key, &pkey)) < 0 || (rc = ca_cli_open(dir, pass_file, 0, &ca)) < 0)
         goto out;
     if (certa_ca_profile(ca, CERTA_OCSP_SIGNER_PROFILE) == NULL) {
         certa_ca_free(ca);
@@ -72,7 +75,7 @@ static int run(int argc, char **argv)
         if ((rc = ca_cli_open(dir, pass_file, 0, &ca)) < 0)
             goto out;
     }
-    if ((rc = certa_ca_ocsp_signer_issue(ca, key, days, &cert)) < 0)
+    if ((rc = certa_ca_ocsp_signer_issue(ca, pkey, days, &cert)) < 0)
         goto out;
     if (out != NULL && (rc = ca_cli_write_pem(cert, NULL, out)) < 0)
         goto out;
@@ -86,6 +89,7 @@ static int run(int argc, char **argv)
     BN_free(bn);
     fprintf(stderr, "OCSP signer %s written to %s/ocsp.crt (key %s/ocsp.key)\n", serial, dir, dir);
 out:
+    EVP_PKEY_free(pkey);
     X509_free(cert);
     certa_ca_free(ca);
     return rc < 0 ? cli_fail("ca ocsp-signer", rc) : EXIT_OK;

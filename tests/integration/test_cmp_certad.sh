@@ -11,7 +11,16 @@ PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 URL="127.0.0.1:$PORT"
 
 "$CERTA" ca init --dir ca --subject "CN=CMP Test CA" >/dev/null
-printf '\n[cmp]\nconfirm_timeout = 2\npoll_interval = 1\n' >>ca/ca.conf
+# A manufacturer root and a device certificate under it (IDevID), and one
+# from a manufacturer the CA does not trust.
+for m in mfr other; do
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $m.key -out $m.crt \
+    -subj "/CN=$m root" -days 30 2>/dev/null
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out idev-$m.key 2>/dev/null
+  openssl req -new -key idev-$m.key -subj "/CN=device-$m" -out idev-$m.csr 2>/dev/null
+  openssl x509 -req -in idev-$m.csr -CA $m.crt -CAkey $m.key -CAcreateserial -days 30 -out idev-$m.crt 2>/dev/null
+done
+printf '\n[cmp]\nconfirm_timeout = 2\npoll_interval = 1\ntrust_anchors = %s\n' "$T/mfr.crt" >>ca/ca.conf
 "$CERTAD" --dir ca --listen "$URL" >certad.log 2>&1 &
 PID=$!
 for _ in $(seq 100); do curl -sf "http://$URL/healthz" >/dev/null && break; sleep 0.1; done
@@ -23,10 +32,15 @@ CMP=(openssl cmp -server "$URL/cmp" -recipient "/CN=CMP Test CA" -srvcert ca/ca.
 status_of() { sqlite3 ca/ca.db "SELECT status FROM certificates WHERE serial='$(openssl x509 -in "$1" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//')'"; }
 
 # ---- the acceptance form --------------------------------------------------------
+for bad in "--uses -3" "--uses x" "--ttl 5x" "--ttl -1"; do
+  rc=0; "$CERTA" ca cmp-secret create --dir ca $bad >/dev/null 2>&1 || rc=$?
+  [ "$rc" = 2 ] || fail "cmp-secret create $bad: exit $rc"
+done
+[ "$(sqlite3 ca/ca.db 'SELECT count(*) FROM secrets')" = 0 ] || fail "a refused cmp-secret create stored a secret"
 secret
 [ "$(wc -l <sec.txt)" -eq 2 ] && grep -qE '^reference=[0-9a-f]+$' sec.txt && grep -qE '^secret=[0-9a-f]+$' sec.txt ||
   fail "cmp-secret create output"
-sqlite3 ca/ca.db "SELECT hex(blob) FROM secrets WHERE ref='$REF'" | grep -qi "$(printf %s "$SEC" | xxd -p)" &&
+sqlite3 ca/ca.db "SELECT hex(blob) FROM secrets WHERE ref='$REF'" | grep -qi "$(printf %s "$SEC" | od -An -tx1 | tr -d " \n")" &&
   fail "the secret is stored in the clear"
 newkey dev.key
 openssl cmp -cmd ir -server "$URL/cmp" -ref "$REF" -secret "pass:$SEC" -recipient "/CN=CMP Test CA" \
@@ -75,11 +89,25 @@ openssl req -new -key k1.key -subj /CN=p10 -out p10.csr
 openssl verify -CAfile ca/ca.crt p10.pem >/dev/null || fail "p10cr certificate"
 "${CMP[@]}" -cmd genm -ref "$REF" -secret "pass:$SEC" -infotype caCerts >genm.log 2>&1 || fail "genm"
 grep -q "id-it-caCerts" genm.log || fail "genp without caCerts"
+ocsp() { openssl ocsp -issuer ca/ca.crt -cert "$1" -url "http://$URL/ocsp" -CAfile ca/ca.crt -no_nonce 2>/dev/null |
+  sed -n "s|^$1: ||p"; }
+[ "$(ocsp kur.pem)" = good ] || fail "OCSP before rr: $(ocsp kur.pem)"
 "${CMP[@]}" -cmd rr -cert kur.pem -key k3.key -trusted ca/ca.crt -oldcert kur.pem -revreason 1 >rr.log 2>&1 ||
   { cat rr.log >&2; fail "rr"; }
 [ "$(status_of kur.pem)" = 1 ] || fail "rr did not revoke"
+# the pre-signed OCSP answer is replaced at once
+[ "$(ocsp kur.pem)" = revoked ] || fail "OCSP after rr: $(ocsp kur.pem)"
 refused "rejection" -cmd rr -cert cr.pem -key k2.key -trusted ca/ca.crt -oldcert dev.pem -revreason 1
 ok "cr, kur (signature), p10cr, genm caCerts, rr"
+
+# ---- signature with a manufacturer certificate (IDevID) ---------------------------
+"${CMP[@]}" -cmd ir -cert idev-mfr.crt -key idev-mfr.key -trusted ca/ca.crt -newkey k1.key -subject /CN=device-mfr \
+  -certout idev-issued.pem >idev.log 2>&1 || { cat idev.log >&2; fail "ir signed with a manufacturer certificate"; }
+openssl verify -CAfile ca/ca.crt idev-issued.pem >/dev/null || fail "IDevID enrollment certificate"
+refused signerNotTrusted -cmd ir -cert idev-other.crt -key idev-other.key -trusted ca/ca.crt -newkey k1.key \
+  -subject /CN=device-other -certout x.pem
+refused notAuthorized -cmd kur -cert idev-mfr.crt -key idev-mfr.key -trusted ca/ca.crt -newkey k1.key -certout x.pem
+ok "ir with a manufacturer certificate; untrusted manufacturer and kur with it refused"
 
 # ---- manual approval: openssl cmp polls until the operator approves ------------
 "${CMP[@]}" -server "$URL/.well-known/cmp/p/manual" -cmd ir -ref "$REF" -secret "pass:$SEC" -newkey k1.key \
@@ -108,11 +136,36 @@ secret
 FPR=$(openssl x509 -in ca/ca.crt -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr A-F a-f)
 "$CERTA" --state "$CERTA_STATE" trustpoint add r1 --protocol cmp --url "http://$URL/cmp" --cmp-ref "$REF" \
   --cmp-secret "$SEC" --subject CN=router1 --fingerprint "sha256:$FPR"
+"$CERTA" --state "$CERTA_STATE" ca authenticate r1 >auth.out || fail "ca authenticate over CMP genm"
+cmp -s <(openssl x509 -in "$CERTA_STATE/trustpoints/r1/ca.pem" -outform DER) <(openssl x509 -in ca/ca.crt -outform DER) ||
+  fail "genm did not install the CA certificate"
+"$CERTA" --state "$CERTA_STATE" trustpoint add r2 --protocol cmp --url "http://$URL/cmp" --cmp-ref "$REF" \
+  --cmp-secret "$SEC" --fingerprint "sha256:$(printf '%064d' 0)"
+if "$CERTA" --state "$CERTA_STATE" ca authenticate r2 --yes >/dev/null 2>&1; then fail "a wrong fingerprint was accepted"; fi
 "$CERTA" --state "$CERTA_STATE" enroll r1 || fail "certa enroll over CMP"
 openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/r1/cert.pem" >/dev/null || fail "certa's certificate"
 first=$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)
 "$CERTA" --state "$CERTA_STATE" enroll r1 || fail "certa kur"
 [ "$first" != "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -serial)" ] || fail "kur installed nothing"
+"$CERTA" --state "$CERTA_STATE" enroll r1 --cr || fail "certa enroll --cr"
+"$CERTA" --state "$CERTA_STATE" enroll r1 --p10cr || fail "certa enroll --p10cr"
+[ "$(openssl x509 -in "$CERTA_STATE/trustpoints/r1/cert.pem" -noout -subject)" = "subject=CN = router1" ] ||
+  fail "subject after cr/p10cr"
+grep -q 'detail="cmp cr .*cert:' certad.log && grep -q 'detail="cmp p10cr .*cert:' certad.log &&
+  grep -q 'detail="cmp kur .*cert:' certad.log || fail "certa did not send kur, cr and p10cr signed with its certificate"
 "$CERTA" --state "$CERTA_STATE" revoke r1 --reason superseded >/dev/null || fail "certa revoke"
+# manual approval: certa polls at its retry period (capped by checkAfter)
+secret
+"$CERTA" --state "$CERTA_STATE" trustpoint add m1 --protocol cmp --url "http://$URL/.well-known/cmp/p/manual" \
+  --cmp-ref "$REF" --cmp-secret "$SEC" --subject CN=router-m --retry-period 1 --retry-count 20
+"$CERTA" --state "$CERTA_STATE" enroll m1 >m1.log 2>&1 &
+EPID=$!
+id=
+for _ in $(seq 50); do id=$("$CERTA" ca requests --dir ca | awk '$2=="pending" && /router-m/ {print $1}' | head -1); [ -n "$id" ] && break; sleep 0.2; done
+[ -n "$id" ] || fail "certa's request is not pending"
+sleep 1.5
+"$CERTA" ca approve --dir ca "$id" >/dev/null
+wait $EPID || { cat m1.log >&2; fail "certa enroll with polling"; }
+openssl verify -CAfile ca/ca.crt "$CERTA_STATE/trustpoints/m1/cert.pem" >/dev/null || fail "polled certificate"
 [ "$(status_of "$CERTA_STATE/trustpoints/r1/cert.pem")" = 1 ] || fail "certa revoke did not revoke"
-ok "certa client: ir, kur, rr against certad"
+ok "certa client: ca authenticate (genm), ir, kur, cr, p10cr, rr, polling until approval against certad"

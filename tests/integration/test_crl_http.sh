@@ -4,12 +4,13 @@
 # the delta CRL, the CA certificate at the AIA URL, and ETag/If-None-Match
 # and If-Modified-Since answered with 304.
 source "$(dirname "$0")/ca_common.sh"
+source "$(dirname "$0")/certad_common.sh"
 source "$(dirname "$0")/publish_common.sh"
 
 new_ca ca "CN=CRL Test CA,O=Example"
 issue ca d1
 issue ca d2
-start_certad ca
+serve_ca ca
 name=$(awk -F' = ' '$1 == "name" {print $2; exit}' ca/ca.conf)
 CRL_URL="$BASE/crl/$name.crl"
 

@@ -4,6 +4,7 @@
 # issuer, and a delegated OCSP signer verified by openssl. Refused requests
 # store nothing.
 source "$(dirname "$0")/ca_common.sh"
+source "$(dirname "$0")/certad_common.sh"
 source "$(dirname "$0")/publish_common.sh"
 
 new_ca ca "CN=OCSP Test CA,O=Example"
@@ -11,7 +12,7 @@ new_ca other "CN=OCSP Test CA,O=Example"     # same name, another key
 issue ca d1
 issue ca d2
 issue other x1
-start_certad ca
+serve_ca ca
 
 # ask CERT [more openssl ocsp args]: the status line for CERT.
 ask() {
@@ -90,7 +91,11 @@ grep -qi "unauthorized" <<<"$out" || fail "another issuer's request: $out"
 after=$(store_state ca)
 [ "$before" = "$after" ] || fail "refused requests changed the store ($before -> $after)"
 ok "another issuer: unauthorized; nothing stored"
-grep -q "malformedRequest" "$T/certad.log" || echo "note: no log line names malformedRequest"
+# One log line each, in protocol terms.
+[ "$(grep -c 'path=/ocsp.*status=200.*detail="ocsp malformedRequest' "$T/certad.log")" = 3 ] ||
+  { cat "$T/certad.log"; fail "not one malformedRequest log line per malformed request"; }
+[ "$(grep -c 'detail="ocsp unauthorized (CertID of another issuer)' "$T/certad.log")" = 1 ] ||
+  fail "not one log line for the other issuer's request"
 
 # Delegated signer: issued by the CLI, used after a restart, verified by openssl.
 "$CERTA" ca ocsp-signer --dir ca --days 30 2>/dev/null
@@ -98,7 +103,7 @@ grep -q "malformedRequest" "$T/certad.log" || echo "note: no log line names malf
 openssl x509 -in ca/ocsp.crt -noout -text | grep -q "OCSP No Check" || fail "signer lacks ocsp-nocheck"
 openssl x509 -in ca/ocsp.crt -noout -text | grep -q "OCSP Signing" || fail "signer lacks OCSPSigning"
 stop_certad
-start_certad ca
+serve_ca ca
 out=$(ask d1.crt -resp_text)
 grep -q "^d1.crt: good" <<<"$out" || fail "delegated: d1 not good: $out"
 grep -q "Response verify OK" <<<"$out" || fail "delegated response not verified: $out"

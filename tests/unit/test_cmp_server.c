@@ -3,10 +3,13 @@
  * process) enrolls with MAC and signature protection, polls, confirms,
  * revokes; every bad input is answered with a protected CMP message
  * carrying the expected PKIFailureInfo, and stores nothing. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 #include <openssl/asn1t.h>
 #include <openssl/cmp.h>
 #include <openssl/x509v3.h>
@@ -68,7 +71,7 @@ static int teardown(void **state)
 
 /* ---- an in-process client ------------------------------------------------ */
 
-enum mutation { MUT_NONE, MUT_OLD_TIME, MUT_PVNO, MUT_ITER, MUT_SALT, MUT_TAMPER_NONCE };
+enum mutation { MUT_NONE, MUT_OLD_TIME, MUT_PVNO, MUT_ITER, MUT_SALT, MUT_TAMPER_NONCE, MUT_SENDER_NONCE };
 
 struct client {
     struct fixture *f;
@@ -80,6 +83,11 @@ struct client {
     OSSL_CMP_MSG *last_rsp;      /* the last answer, for inspection */
     unsigned char txid[64];
     int txid_len;
+    unsigned char nonce[64];     /* senderNonce of the last request */
+    int nonce_len;
+    const struct client *nonce_from; /* MUT_SENDER_NONCE: reuse that client's */
+    char detail[192];            /* the server's log detail of the last answer */
+    certa_ca *handles[2];        /* when set: alternate between two workers' handles */
 };
 
 static void mutate(struct client *cl, OSSL_CMP_MSG *m)
@@ -87,6 +95,11 @@ static void mutate(struct client *cl, OSSL_CMP_MSG *m)
     switch (cl->mut) {
     case MUT_OLD_TIME:
         assert_non_null(ASN1_GENERALIZEDTIME_adj(cmp_hdr_field(m, "messageTime"), time(NULL), 0, -3600));
+        assert_true(OSSL_CMP_MSG_update_transactionID(cl->c, m));
+        break;
+    case MUT_SENDER_NONCE:
+        assert_true(ASN1_OCTET_STRING_set(cmp_hdr_field(m, "senderNonce"), cl->nonce_from->nonce,
+                                          cl->nonce_from->nonce_len));
         assert_true(OSSL_CMP_MSG_update_transactionID(cl->c, m));
         break;
     case MUT_PVNO:
@@ -130,6 +143,11 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
         cl->txid_len = ASN1_STRING_length(tx);
         memcpy(cl->txid, ASN1_STRING_get0_data(tx), (size_t)cl->txid_len);
     }
+    const ASN1_OCTET_STRING *sn = cmp_hdr_senderNonce(m);
+    if (sn != NULL && ASN1_STRING_length(sn) <= 64) {
+        cl->nonce_len = ASN1_STRING_length(sn);
+        memcpy(cl->nonce, ASN1_STRING_get0_data(sn), (size_t)cl->nonce_len);
+    }
     int type = OSSL_CMP_MSG_get_bodytype(m);
     if (cl->mut == MUT_TAMPER_NONCE && type == OSSL_CMP_PKIBODY_CERTCONF) {
         /* The server's memory of its last nonce changes: the client's
@@ -148,7 +166,10 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
         certa_hex_encode(cl->txid, (size_t)cl->txid_len, hex);
         assert_int_equal(certa_ca_poll(cl->f->ca, "cmp", hex, &r), 0);
         assert_int_equal(r.decision, CERTA_DECISION_PENDING);
-        assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
+        if (cl->approve_on_poll == 2)
+            assert_int_equal(certa_ca_reject(cl->f->ca, r.request_id, "not this device"), 0);
+        else
+            assert_int_equal(certa_ca_approve(cl->f->ca, r.request_id, NULL), 0);
         certa_issue_result_clear(&r);
         cl->approve_on_poll = 0;
     }
@@ -164,10 +185,12 @@ static OSSL_CMP_MSG *transfer(OSSL_CMP_CTX *c, const OSSL_CMP_MSG *req)
     struct certa_http_request hr = { .method = "POST", .path = cl->path, .content_type = "application/pkixcmp",
                                      .body = der, .body_len = (size_t)len, .remote_addr = "127.0.0.1:1" };
     struct certa_http_response res = { .status = 500 };
-    assert_int_equal(certa_service_cmp.handle(cl->f->state, cl->f->ca, &hr, &res), 0);
+    certa_ca *ca = cl->handles[0] ? cl->handles[cl->msgs % 2] : cl->f->ca;
+    assert_int_equal(certa_service_cmp.handle(cl->f->state, ca, &hr, &res), 0);
     OPENSSL_free(der);
     if (getenv("CMP_TEST_DEBUG"))
         fprintf(stderr, "server: %d %s\n", res.status, res.log_detail);
+    snprintf(cl->detail, sizeof(cl->detail), "%s", res.log_detail);
     cl->msgs++;
     assert_int_equal(res.status, 200);
     assert_string_equal(res.content_type, "application/pkixcmp");
@@ -621,6 +644,25 @@ static void test_manual_polling(void **state)
     EVP_PKEY_free(k);
 }
 
+static void test_manual_rejected(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    client_init(&cl, f, "/.well-known/cmp/p/manual", "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    cl.approve_on_poll = 2;
+    assert_null(OSSL_CMP_exec_IR_ses(cl.c));
+    assert_int_equal(OSSL_CMP_CTX_get_status(cl.c), OSSL_CMP_PKISTATUS_rejection);
+    assert_non_null(strstr(cl.detail, "not this device"));
+    struct certa_store_stats s;
+    counts(f, &s);
+    assert_int_equal(s.certificates, 0);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
 static void test_genm_ca_certs(void **state)
 {
     struct fixture *f = *state;
@@ -670,6 +712,174 @@ static void test_genm_template(void **state)
     client_free(&cl);
 }
 
+static int reject_cert(OSSL_CMP_CTX *c, X509 *cert, int fail_info, const char **txt)
+{
+    (void)c, (void)cert, (void)fail_info;
+    *txt = "not the certificate I wanted";
+    return 1 << OSSL_CMP_PKIFAILUREINFO_badCertTemplate;
+}
+
+/* A certificate the client refuses in certConf is revoked at once. */
+static void test_certconf_rejection_revokes(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    struct certa_store_stats a, b;
+    counts(f, &a);
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_set_certConf_cb(cl.c, reject_cert));
+    assert_null(OSSL_CMP_exec_IR_ses(cl.c));
+    assert_int_equal(cl.msgs, 2);
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(cl.last_rsp), OSSL_CMP_PKIBODY_PKICONF);
+    counts(f, &b);
+    assert_int_equal(b.certificates, a.certificates + 1);
+    assert_int_equal(b.revoked, a.revoked + 1);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+/* A senderNonce seen before is a replay, even in a new transaction. */
+static void test_reused_sender_nonce(void **state)
+{
+    struct fixture *f = *state;
+    struct client a, b;
+    EVP_PKEY *k = newkey();
+    struct certa_cmp_secret_params sp = { .uses = 5 };
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    assert_int_equal(certa_cmp_secret_create(f->ca, &sp, ref, sec), 0);
+    client_init(&a, f, NULL, "CN=dev", k);
+    client_mac(&a, ref, sec);
+    assert_true(OSSL_CMP_CTX_set_option(a.c, OSSL_CMP_OPT_IMPLICIT_CONFIRM, 1));
+    assert_non_null(OSSL_CMP_exec_IR_ses(a.c));
+    client_init(&b, f, NULL, "CN=dev", k);
+    client_mac(&b, ref, sec);
+    b.mut = MUT_SENDER_NONCE;
+    b.nonce_from = &a;
+    struct certa_store_stats c0, c1;
+    counts(f, &c0);
+    /* The answer echoes the replayed nonce, which b's client does not
+     * accept as its own: judge the server's answer itself. */
+    assert_null(OSSL_CMP_exec_IR_ses(b.c));
+    counts(f, &c1);
+    same_counts(&c0, &c1);
+    assert_int_equal(OSSL_CMP_MSG_get_bodytype(b.last_rsp), OSSL_CMP_PKIBODY_IP);
+    assert_non_null(strstr(b.detail, "failInfo=badSenderNonce"));
+    client_free(&a);
+    client_free(&b);
+    EVP_PKEY_free(k);
+}
+
+/* A secret bound to a subject pattern, and one that expired. */
+static void test_secret_subject_and_expiry(void **state)
+{
+    struct fixture *f = *state;
+    struct client cl;
+    EVP_PKEY *k = newkey();
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    struct certa_cmp_secret_params sp = { .uses = 2, .subject_pattern = "CN=router*" };
+    assert_int_equal(certa_cmp_secret_create(f->ca, &sp, ref, sec), 0);
+    client_init(&cl, f, NULL, "CN=switch1", k);
+    client_mac(&cl, ref, sec);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_notAuthorized);
+    client_free(&cl);
+    client_init(&cl, f, NULL, "CN=router1", k);
+    client_mac(&cl, ref, sec);
+    assert_non_null(OSSL_CMP_exec_IR_ses(cl.c));
+    client_free(&cl);
+
+    struct certa_cmp_secret_params ep = { .uses = 1, .ttl = 1 };
+    assert_int_equal(certa_cmp_secret_create(f->ca, &ep, ref, sec), 0);
+    sleep(2);
+    client_init(&cl, f, NULL, "CN=dev", k);
+    client_mac(&cl, ref, sec);
+    refused(f, &cl, OSSL_CMP_IR, OSSL_CMP_PKIFAILUREINFO_notAuthorized);
+    client_free(&cl);
+    EVP_PKEY_free(k);
+}
+
+/* Secrets are stored encrypted, never as given. */
+static void test_secret_at_rest(void **state)
+{
+    struct fixture *f = *state;
+    struct certa_secret_row row = { 0 };
+    assert_int_equal(certa_store_secret_get(certa_ca_store(f->ca), CERTA_CMP_SECRET_KIND, f->ref, &row), 0);
+    assert_true(row.blob_len > strlen(f->secret));
+    assert_null(memmem(row.blob, row.blob_len, f->secret, strlen(f->secret)));
+    assert_int_equal(row.uses_left, 1);
+    certa_secret_row_clear(&row);
+    unsigned char *plain = NULL;
+    size_t len = 0;
+    assert_int_equal(certa_cmp_secret_get(f->ca, f->ref, &plain, &len, NULL), 0);
+    assert_int_equal(len, strlen(f->secret));
+    assert_memory_equal(plain, f->secret, len);
+    free(plain);
+    char path[600];
+    struct stat sb;
+    snprintf(path, sizeof(path), "%s/cmp-secret.key", f->cadir);
+    assert_int_equal(stat(path, &sb), 0);
+    assert_int_equal(sb.st_mode & 0777, 0600);
+}
+
+/* Several workers at once, each with its own CA handle, as certad runs
+ * them; each transaction's certConf reaches the other worker. */
+struct worker_arg {
+    struct fixture *f;
+    char ref[CERTA_CMP_REF_MAX + 1], sec[CERTA_CMP_SECRET_MAX + 1];
+    int issued;
+};
+
+static void *worker(void *p)
+{
+    struct worker_arg *w = p;
+    certa_ca *h[2];
+    EVP_PKEY *k = newkey();
+    assert_int_equal(certa_ca_open(w->f->cadir, NULL, 0, &h[0]), 0);
+    assert_int_equal(certa_ca_open(w->f->cadir, NULL, 0, &h[1]), 0);
+    for (int i = 0; i < 8; i++) {
+        struct client cl;
+        client_init(&cl, w->f, NULL, "CN=dev", k);
+        client_mac(&cl, w->ref, w->sec);
+        cl.handles[0] = h[0];
+        cl.handles[1] = h[1];
+        if (OSSL_CMP_exec_IR_ses(cl.c) != NULL && cl.msgs == 2 &&
+            OSSL_CMP_MSG_get_bodytype(cl.last_rsp) == OSSL_CMP_PKIBODY_PKICONF)
+            w->issued++;
+        client_free(&cl);
+    }
+    certa_ca_free(h[0]);
+    certa_ca_free(h[1]);
+    EVP_PKEY_free(k);
+    return NULL;
+}
+
+static void test_concurrent_workers(void **state)
+{
+    struct fixture *f = *state;
+    struct worker_arg w[4];
+    pthread_t t[4];
+    struct certa_store_stats a, b;
+    counts(f, &a);
+    for (int i = 0; i < 4; i++) {
+        memset(&w[i], 0, sizeof(w[i]));
+        w[i].f = f;
+        struct certa_cmp_secret_params sp = { .uses = 8 };
+        assert_int_equal(certa_cmp_secret_create(f->ca, &sp, w[i].ref, w[i].sec), 0);
+    }
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(pthread_create(&t[i], NULL, worker, &w[i]), 0);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    counts(f, &b);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(w[i].issued, 8);
+    assert_int_equal(b.certificates, a.certificates + 32);
+    assert_int_equal(b.revoked, a.revoked);
+    assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -687,8 +897,14 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_signature_cr_kur_rr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_p10cr, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_polling, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_manual_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_certconf_rejection_revokes, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reused_sender_nonce, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_subject_and_expiry, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_secret_at_rest, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_workers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

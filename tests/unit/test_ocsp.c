@@ -18,6 +18,7 @@
 #include "proto/ocsp_internal.h"
 
 extern const struct certa_service certa_service_ocsp;
+static int64_t (*saved_clock)(void);
 
 struct fx {
     char *dir;
@@ -508,7 +509,7 @@ static void test_delegated_signer(void **state)
     assert_int_equal(certa_ca_ocsp_signer_profile_add(f->cadir), 0);
     certa_ca_free(f->ca);
     assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
-    assert_int_equal(certa_ca_ocsp_signer_issue(f->ca, "ec:p256", 30, &signer), 0);
+    assert_int_equal(certa_ca_ocsp_signer_issue(f->ca, NULL, 30, &signer), 0);
     assert_true(X509_get_extended_key_usage(signer) & XKU_OCSP_SIGN);
     assert_true(X509_get_ext_by_NID(signer, NID_id_pkix_OCSP_noCheck, -1) >= 0);
     /* The key file is private. */
@@ -539,6 +540,162 @@ static void test_delegated_signer(void **state)
     OCSP_REQUEST_free(r);
     certa_buf_free(&res.body);
     X509_free(signer);
+}
+
+struct kv { const char *key, *value; };
+static const char *setting_table(void *arg, const char *section, const char *key)
+{
+    assert_string_equal(section, "ocsp");
+    for (const struct kv *p = arg; p->key; p++)
+        if (strcmp(p->key, key) == 0)
+            return p->value;
+    return NULL;
+}
+
+/* A signer that is not this CA's is never used; signer = delegated then
+ * refuses to start, and bad settings stop the service with a message. */
+static void test_signer_checks_and_settings(void **state)
+{
+    struct fx *f = *state;
+    void *svc = NULL;
+    assert_int_equal(certa_ca_ocsp_signer_profile_add(f->otherdir), 1);
+    certa_ca *other;
+    assert_int_equal(certa_ca_open(f->otherdir, NULL, 0, &other), 0);
+    assert_int_equal(certa_ca_ocsp_signer_issue(other, NULL, 10, NULL), 0);
+    certa_ca_free(other);
+    assert_int_equal(test_sh("cp '%s/ocsp.crt' '%s/ocsp.key' '%s/'", f->otherdir, f->otherdir,
+                             f->cadir), 0);
+    certa_service_ocsp.stop(f->svc);
+    start_service(f);   /* auto: warns, the CA signs */
+    const char *const ids[] = { "a1", NULL };
+    OCSP_REQUEST *r = request(certa_ca_cert(f->ca), EVP_sha1(), 4, ids);
+    struct certa_http_response res;
+    OCSP_BASICRESP *bs;
+    post(f, r, &res);
+    assert_int_equal(resp_status(&res, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    assert_true(sk_X509_num(OCSP_resp_get0_certs(bs)) <= 0);   /* CA-signed: no certificates */
+    verify(bs, certa_ca_cert(f->ca));
+    OCSP_BASICRESP_free(bs);
+    certa_buf_free(&res.body);
+    OCSP_REQUEST_free(r);
+
+    struct kv delegated[] = { { "signer", "delegated" }, { NULL, NULL } };
+    struct certa_service_env env = { .ca = f->ca, .setting = setting_table, .setting_arg = delegated };
+    assert_int_equal(certa_service_ocsp.start(&env, &svc), CERTA_EPOLICY);
+    assert_non_null(strstr(certa_error_last(), "not issued by this CA"));
+    struct kv bad[][2] = {
+        { { "next_update_minutes", "0" }, { NULL, NULL } },
+        { { "next_update_minutes", "60x" }, { NULL, NULL } },
+        { { "refresh_margin_minutes", "60" }, { NULL, NULL } },
+        { { "max_certids", "1000" }, { NULL, NULL } },
+        { { "signer", "nobody" }, { NULL, NULL } },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        env.setting_arg = bad[i];
+        assert_int_equal(certa_service_ocsp.start(&env, &svc), CERTA_EINVAL);
+        assert_non_null(strstr(certa_error_last(), bad[i][0].key));
+    }
+}
+
+static int64_t fake_now;
+static int64_t fake_clock(void) { return fake_now; }
+
+static int64_t this_update_of(const struct certa_http_response *res)
+{
+    OCSP_BASICRESP *bs;
+    assert_int_equal(resp_status(res, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    OCSP_SINGLERESP *sr = OCSP_resp_get0(bs, 0);
+    ASN1_GENERALIZEDTIME *rev, *thisupd, *nextupd;
+    int reason;
+    OCSP_single_get0_status(sr, &reason, &rev, &thisupd, &nextupd);
+    struct tm tm;
+    assert_true(ASN1_TIME_to_tm(thisupd, &tm));
+    OCSP_BASICRESP_free(bs);
+    return (int64_t)timegm(&tm);
+}
+
+/* Pre-signed answers are re-signed by tick() before nextUpdate (60 min,
+ * 15 min margin by default), and never served once close to it. */
+static void test_refresh_before_next_update(void **state)
+{
+    struct fx *f = *state;
+    const char *const ids[] = { "a1", NULL };
+    OCSP_REQUEST *r = request(certa_ca_cert(f->ca), EVP_sha1(), -1, ids);
+    struct certa_http_response res;
+    fake_now = (int64_t)time(NULL);
+    ocsp_clock = fake_clock;
+    int64_t t0 = fake_now;
+    post(f, r, &res);
+    assert_int_equal(this_update_of(&res), t0);
+    assert_non_null(strstr(res.log_detail, "signed"));
+    assert_int_equal(res.expires, t0 + 3600);
+    certa_buf_free(&res.body);
+    /* Before the margin: the tick leaves it, requests hit the cache. */
+    fake_now = t0 + 3600 - 15 * 60 - 1;
+    certa_service_ocsp.tick(f->svc, f->ca);
+    post(f, r, &res);
+    assert_non_null(strstr(res.log_detail, "cached"));
+    assert_int_equal(this_update_of(&res), t0);
+    certa_buf_free(&res.body);
+    /* Inside the margin: the tick re-signs; requests still hit the cache. */
+    fake_now = t0 + 3600 - 15 * 60;
+    certa_service_ocsp.tick(f->svc, f->ca);
+    post(f, r, &res);
+    assert_non_null(strstr(res.log_detail, "cached"));
+    assert_int_equal(this_update_of(&res), fake_now);
+    assert_int_equal(res.expires, fake_now + 3600);
+    certa_buf_free(&res.body);
+    /* No tick for too long: past the stale point the request signs anew. */
+    int64_t t1 = fake_now;
+    fake_now = t1 + 3600 - 7 * 60;
+    post(f, r, &res);
+    assert_non_null(strstr(res.log_detail, "signed"));
+    assert_int_equal(this_update_of(&res), fake_now);
+    certa_buf_free(&res.body);
+    OCSP_REQUEST_free(r);
+}
+
+static int restore_clock(void **state)
+{
+    ocsp_clock = saved_clock;
+    return teardown(state);
+}
+
+/* Mutated requests (bit flips, truncations, insertions) always get a
+ * well-formed OCSPResponse over HTTP 200, never a crash or a 500; ASan
+ * builds check the memory side. */
+static void test_mutations(void **state)
+{
+    struct fx *f = *state;
+    const char *const ids[] = { "a1", "a2", NULL };
+    OCSP_REQUEST *r = request(certa_ca_cert(f->ca), EVP_sha256(), 16, ids);
+    unsigned char *der, buf[1024];
+    int n = der_of(r, &der);
+    assert_true(n + 8 <= (int)sizeof(buf));
+    unsigned seed = 12345;
+    for (int i = 0; i < 3000; i++) {
+        size_t len = (size_t)n;
+        memcpy(buf, der, len);
+        int kind = i % 3;
+        seed = seed * 1103515245u + 12345u;
+        size_t at = (seed >> 8) % len;
+        if (kind == 0)
+            buf[at] ^= (unsigned char)(1u << ((seed >> 4) % 8));
+        else if (kind == 1)
+            len = at;
+        else {
+            memmove(buf + at + 1, buf + at, len - at);
+            buf[at] = (unsigned char)(seed >> 16);
+            len++;
+        }
+        struct certa_http_response res;
+        call(f, "POST", "/ocsp", buf, len, NULL, &res);
+        int st = resp_status(&res, NULL);
+        assert_true(st >= OCSP_RESPONSE_STATUS_SUCCESSFUL && st <= OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+        certa_buf_free(&res.body);
+    }
+    OPENSSL_free(der);
+    OCSP_REQUEST_free(r);
 }
 
 /* Every CA key type signs verifiable responses (EdDSA has no digest). */
@@ -688,6 +845,7 @@ static void test_cache_unit(void **state)
 
 int main(void)
 {
+    saved_clock = ocsp_clock;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_good_revoked_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_nonce, setup, teardown),
@@ -696,7 +854,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_refresh_before_next_update, setup, restore_clock),
+        cmocka_unit_test_setup_teardown(test_mutations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_signer_checks_and_settings, setup, teardown),
         cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
         cmocka_unit_test(test_cache_unit),
     };

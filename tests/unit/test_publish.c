@@ -224,12 +224,51 @@ static void test_regenerated_after_revocation(void **state)
     certa_buf_free(&res.body);
 }
 
+static int64_t fake_now;
+static int64_t fake_clock(void) { return fake_now; }
+
+/* Scheduled re-signing: the delta (24 h) an hour before its nextUpdate, the
+ * full CRL (168 h) an hour before its own, the delta with it. */
+static void test_schedule(void **state)
+{
+    struct fx *f = *state;
+    int64_t (*saved)(void) = publish_clock;
+    struct certa_http_response full0, delta0, res;
+    get(f, "GET", f->crl, NULL, NULL, &full0);
+    get(f, "GET", f->delta, NULL, NULL, &delta0);
+    fake_now = (int64_t)time(NULL);
+    publish_clock = fake_clock;
+    int64_t t0 = fake_now;
+    fake_now = t0 + 23 * 3600 - 5;
+    certa_service_publish.tick(f->svc, f->ca);
+    get(f, "GET", f->delta, delta0.etag, NULL, &res);
+    assert_int_equal(res.status, 304);
+    certa_buf_free(&res.body);
+    fake_now = t0 + 23 * 3600 + 5;
+    certa_service_publish.tick(f->svc, f->ca);
+    get(f, "GET", f->delta, delta0.etag, NULL, &res);
+    assert_int_equal(res.status, 200);           /* a new delta */
+    certa_buf_free(&res.body);
+    get(f, "GET", f->crl, full0.etag, NULL, &res);
+    assert_int_equal(res.status, 304);           /* the same full CRL */
+    certa_buf_free(&res.body);
+    fake_now = t0 + 167 * 3600 + 5;
+    certa_service_publish.tick(f->svc, f->ca);
+    get(f, "GET", f->crl, full0.etag, NULL, &res);
+    assert_int_equal(res.status, 200);           /* a new full CRL */
+    certa_buf_free(&res.body);
+    publish_clock = saved;
+    certa_buf_free(&full0.body);
+    certa_buf_free(&delta0.body);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_documents, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conditional, setup, teardown),
         cmocka_unit_test_setup_teardown(test_regenerated_after_revocation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_schedule, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -793,6 +794,17 @@ static void test_renewal(void **state)
     assert_int_equal(certa_store_request_list(certa_ca_store(W.rsa.ca), -1, find_req, &fc) >= 0, 1);
     assert_true(fc.found);
     assert_string_equal(fc.requester, serial);
+    /* Renewal under the transactionID that issued the current certificate
+     * (clients that derive it from the key): a new certificate, while a
+     * resend of the first renewal gets the certificate it already got. */
+    csr_der(W.k1, "CN=renew-me", NULL, &csr, &len);
+    o.txid = "tx-ren-0";
+    pkiop(&W.rsa, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    assert_int_not_equal(X509_cmp(r.cert, cur), 0);
+    assert_issued_by(&W.rsa, r.cert);
+    reply_clear(&r);
+    OPENSSL_free(csr);
     /* another subject is refused; a self-signed RenewalReq too */
     int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
     csr_der(W.k2, "CN=someone-else", NULL, &csr, &len);
@@ -936,6 +948,95 @@ static void test_legacy_gate(void **state)
     OSSL_PROVIDER_unload(def);
 }
 
+/* Several workers at once, each with its own CA handle on one shared
+ * state (certad's threads): every enrollment issued once, and of two
+ * requests racing for one one-time password exactly one wins. */
+#define WORKERS 4
+#define PER_WORKER 6
+struct worker {
+    certa_ca *ca;
+    unsigned char *msg[PER_WORKER];
+    size_t len[PER_WORKER];
+    char txid[PER_WORKER][32];
+    int status[PER_WORKER], fail[PER_WORKER];
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    for (int i = 0; i < PER_WORKER; i++) {
+        struct certa_http_request req = { .method = "POST", .path = "/scep", .query = "operation=PKIOperation",
+                                          .body = w->msg[i], .body_len = w->len[i] };
+        struct certa_http_response res = { .status = 500 };
+        w->status[i] = -1;
+        if (certa_service_scep.handle(W.rsa.state, w->ca, &req, &res) == 0 && res.status == 200) {
+            const unsigned char *p = res.body.data;
+            PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)res.body.len);
+            PKCS7_SIGNER_INFO *si = p7 ? sk_PKCS7_SIGNER_INFO_value(PKCS7_get_signer_info(p7), 0) : NULL;
+            if (si) {
+                w->status[i] = attr_int(si, W.nid_status);
+                w->fail[i] = attr_int(si, W.nid_fail);
+            }
+            PKCS7_free(p7);
+        }
+        certa_buf_free(&res.body);
+    }
+    return NULL;
+}
+
+static void test_concurrent_workers(void **state)
+{
+    (void)state;
+    struct worker w[WORKERS];
+    pthread_t th[WORKERS];
+    int64_t c0 = rows(&W.rsa, 0);
+    char shared[CERTA_CHALLENGE_LEN + 1];
+    snprintf(shared, sizeof(shared), "%s", challenge(&W.rsa, NULL, 0));
+    for (int t = 0; t < WORKERS; t++) {
+        memset(&w[t], 0, sizeof(w[t]));
+        assert_int_equal(certa_ca_open(W.rsa.dir, NULL, 0, &w[t].ca), 0);
+        for (int i = 0; i < PER_WORKER; i++) {
+            unsigned char *csr;
+            size_t len;
+            char subject[64];
+            snprintf(subject, sizeof(subject), "CN=worker-%d-%d", t, i);
+            snprintf(w[t].txid[i], sizeof(w[t].txid[i]), "tx-worker-%d-%d", t, i);
+            /* the last request of workers 0 and 1 race for one password */
+            const char *pw = (i == PER_WORKER - 1 && t < 2) ? shared : challenge(&W.rsa, NULL, 0);
+            csr_der((t + i) & 1 ? W.k1 : W.k2, subject, pw, &csr, &len);
+            struct msg_opts o = { .type = 19, .txid = w[t].txid[i], .signer = (t + i) & 1 ? W.self1 : W.self2,
+                                  .key = (t + i) & 1 ? W.k1 : W.k2 };
+            build_msg(&W.rsa, &o, csr, len, &w[t].msg[i], &w[t].len[i]);
+            OPENSSL_free(csr);
+        }
+    }
+    for (int t = 0; t < WORKERS; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, worker_run, &w[t]), 0);
+    for (int t = 0; t < WORKERS; t++)
+        pthread_join(th[t], NULL);
+    int issued = 0, raced_ok = 0;
+    for (int t = 0; t < WORKERS; t++)
+        for (int i = 0; i < PER_WORKER; i++) {
+            int racing = i == PER_WORKER - 1 && t < 2;
+            if (racing) {
+                raced_ok += w[t].status[i] == 0;
+                if (w[t].status[i] != 0) {
+                    assert_int_equal(w[t].status[i], 2);
+                    assert_int_equal(w[t].fail[i], 2);
+                }
+            } else {
+                assert_int_equal(w[t].status[i], 0);
+            }
+            issued += w[t].status[i] == 0;
+            OPENSSL_free(w[t].msg[i]);
+        }
+    assert_int_equal(raced_ok, 1);
+    assert_int_equal(rows(&W.rsa, 0), c0 + issued);
+    assert_int_equal(issued, WORKERS * PER_WORKER - 1);
+    for (int t = 0; t < WORKERS; t++)
+        certa_ca_free(w[t].ca);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -954,6 +1055,7 @@ int main(void)
         cmocka_unit_test(test_renewal),
         cmocka_unit_test(test_getcert_getcrl_get),
         cmocka_unit_test(test_legacy_gate),
+        cmocka_unit_test(test_concurrent_workers),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

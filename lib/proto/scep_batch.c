@@ -1,0 +1,118 @@
+/* Group commit for SCEP enrollments. Each enrollment writes twice (the
+ * transaction binding with the challenge's use, then the pipeline's
+ * request and certificate), and SQLite admits one writer at a time: the
+ * workers' enrollments queue here, and whichever worker finds no batch
+ * running takes everything queued and writes it with two durable commits
+ * in all (one store transaction for the bindings and uses, one
+ * certa_ca_submit_batch), on its own CA handle, while the others wait for
+ * their results. Alone, an enrollment is its own batch of one. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "certa/challenge.h"
+#include "scep_internal.h"
+
+#define BATCH_MAX 64
+
+static void fail_all(struct scep_enrollment **v, size_t n, int rc, const char *msg)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->refused == 0) {
+            v[i]->rc = rc;
+            snprintf(v[i]->error, sizeof(v[i]->error), "%s", msg);
+        }
+}
+
+/* Writes one batch with this thread's CA handle. */
+static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
+{
+    certa_store *store = certa_ca_store(ca);
+    const struct certa_request *reqs[BATCH_MAX];
+    struct certa_issue_result res[BATCH_MAX];
+    size_t idx[BATCH_MAX], m = 0;
+    int64_t now = (int64_t)time(NULL);
+    char msg[256];
+    int rc = certa_store_begin(store);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        struct scep_enrollment *e = v[i];
+        int r = certa_store_txn_bind(store, "scep", e->txid, e->key_id, 0, NULL);
+        if (r == CERTA_EEXIST) {
+            e->refused = SCEP_REFUSED_TXN;
+            continue;
+        }
+        if (r == 0 && e->ref != NULL) {
+            r = certa_challenge_consume(store, e->ref, now);
+            if (r == CERTA_ESTATE || r == CERTA_ENOTFOUND) {
+                /* Another request took the last use since the check. The
+                 * binding stays: the transaction did come from this key. */
+                r = 0;
+                if (e->manual)
+                    snprintf(e->requester, sizeof(e->requester), "unverified-challenge");
+                else
+                    e->refused = SCEP_REFUSED_CHALLENGE;
+            }
+        }
+        rc = r;
+    }
+    if (rc == 0)
+        rc = certa_store_commit(store);
+    if (rc < 0) {
+        snprintf(msg, sizeof(msg), "%s", certa_error_last());
+        certa_store_rollback(store);
+        fail_all(v, n, rc, msg);
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (v[i]->refused == 0) {
+            idx[m] = i;
+            reqs[m++] = v[i]->req;
+        }
+    if (m == 0)
+        return;
+    if ((rc = certa_ca_submit_batch(ca, reqs, m, res)) < 0) {
+        snprintf(msg, sizeof(msg), "%s", certa_error_last());
+        fail_all(v, n, rc, msg);
+        return;
+    }
+    for (size_t j = 0; j < m; j++)
+        v[idx[j]]->res = res[j];    /* the certificate changes owner */
+}
+
+int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)
+{
+    e->next = NULL;
+    e->done = 0;
+    pthread_mutex_lock(&st->q_lock);
+    *st->q_tail = e;
+    st->q_tail = &e->next;
+    while (!e->done) {
+        if (st->q_busy) {
+            pthread_cond_wait(&st->q_cond, &st->q_lock);
+            continue;
+        }
+        /* Lead: take what is queued (up to BATCH_MAX) and write it. */
+        struct scep_enrollment *v[BATCH_MAX];
+        size_t n = 0;
+        while (st->q_head != NULL && n < BATCH_MAX) {
+            v[n++] = st->q_head;
+            st->q_head = st->q_head->next;
+        }
+        if (st->q_head == NULL)
+            st->q_tail = &st->q_head;
+        st->q_busy = 1;
+        pthread_mutex_unlock(&st->q_lock);
+        pthread_mutex_lock(&st->write_lock);
+        write_batch(ca, v, n);
+        pthread_mutex_unlock(&st->write_lock);
+        pthread_mutex_lock(&st->q_lock);
+        for (size_t i = 0; i < n; i++)
+            v[i]->done = 1;
+        st->q_busy = 0;
+        pthread_cond_broadcast(&st->q_cond);
+    }
+    pthread_mutex_unlock(&st->q_lock);
+    if (e->rc < 0)
+        return certa_error_set(e->rc, "%s", e->error);
+    return 0;
+}
