@@ -24,7 +24,7 @@ struct certad_config *certad_config_new(void)
         return NULL;
     c->max_body = 64 * 1024;
     c->header_timeout = 10;
-    c->idle_timeout = 30;
+    c->idle_timeout = 75;   /* nginx's keepalive default; SCEP clients resend after 30 s */
     c->shutdown_grace = 10;
     c->tls_verify = CERTAD_VERIFY_NONE;
     return c;

@@ -68,10 +68,27 @@ static void free_body(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
+/* The Date header, formatted once a second per thread (evhttp would
+ * format it for every response). */
+static void add_date(struct evkeyvalq *h)
+{
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[40];
+    time_t now = time(NULL);
+    if (now != cached_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached_sec = now;
+    }
+    evhttp_add_header(h, "Date", cached);
+}
+
 /* Sends res (the body moves to the reply without a copy) and returns its size. */
 static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    add_date(h);
     if (stopping)   /* shutting down: this connection takes no further request */
         evhttp_add_header(h, "Connection", "close");
     if (res->content_type[0])

@@ -81,14 +81,20 @@ void certad_logbuf_attach(struct certad_logbuf *b)
     thread_buf = b;
 }
 
+/* "2026-12-01T08:09:54.680Z"; the formatted second is kept per thread. */
 static void timestamp(char *buf, size_t len)
 {
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[24];
     struct timeval tv;
-    struct tm tm;
     gettimeofday(&tv, NULL);
-    gmtime_r(&tv.tv_sec, &tm);
-    size_t n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(buf + n, len - n, ".%03dZ", (int)(tv.tv_usec / 1000));
+    if (tv.tv_sec != cached_sec) {
+        struct tm tm;
+        gmtime_r(&tv.tv_sec, &tm);
+        strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+        cached_sec = tv.tv_sec;
+    }
+    snprintf(buf, len, "%s.%03dZ", cached, (int)(tv.tv_usec / 1000));
 }
 
 /* Appends v as one token: printable ASCII except space, quote and
