@@ -1,11 +1,22 @@
 /* Shared code of the `certa ca ...` commands (see ca_cli.h). */
 #include <errno.h>
+#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/pem.h>
 #include "ca_cli.h"
+#include "cli.h"
 #include "key_cli.h"
+
+int ca_cli_args_done(const struct cli_command *cmd, int argc, char **argv, const char *dir)
+{
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (dir == NULL)
+        return cli_usage_error(cmd, "--dir is required");
+    return 0;
+}
 
 int ca_cli_open(const char *dir, const char *pass_file, int flags, certa_ca **out)
 {

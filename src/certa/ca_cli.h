@@ -9,6 +9,11 @@
 #include <openssl/x509.h>
 #include "certa/ca.h"
 
+struct cli_command;
+
+/* After the options: 0 when no operand is left and --dir was given, else
+ * the usage error (EXIT_USAGE) to return. */
+int ca_cli_args_done(const struct cli_command *cmd, int argc, char **argv, const char *dir);
 /* Opens DIR; the CA key passphrase comes from pass_file (first line), else
  * from CERTA_CA_PASSPHRASE. */
 int ca_cli_open(const char *dir, const char *pass_file, int flags, certa_ca **out);

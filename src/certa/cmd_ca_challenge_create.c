@@ -60,10 +60,9 @@ static int run(int argc, char **argv)
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
-    if (optind < argc)
-        return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-    if (dir == NULL)
-        return cli_usage_error(&cmd, "--dir is required");
+    int usage = ca_cli_args_done(&cmd, argc, argv, dir);
+    if (usage != 0)
+        return usage;
     certa_ca *ca = NULL;
     char password[CERTA_CHALLENGE_LEN + 1], ref[CERTA_CHALLENGE_REF_LEN + 1];
     /* No key needed: nothing is signed. */
