@@ -49,8 +49,7 @@ static int setup(void **state)
     if (getenv("CMP_TEST_DEBUG"))
         certa_log_set_level(CERTA_LOG_DEBUG);
     snprintf(f->cadir, sizeof(f->cadir), "%s/ca", f->dir);
-    struct certa_ca_init_params p = { .dir = f->cadir, .subject = "CN=CMP Test CA", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(f->cadir, "CN=CMP Test CA");
     assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
     struct certa_service_env env = { .ca = f->ca, .setting = settings };
     assert_int_equal(certa_service_cmp.start(&env, &f->state), 0);
