@@ -40,14 +40,20 @@ static const char *method_name(enum evhttp_cmd_type t)
     return "-";
 }
 
-static void http_date(struct evkeyvalq *h, const char *name, int64_t t)
+/* Last-Modified and Expires of a cached response repeat from request to
+ * request: each header keeps its last formatted value per thread. */
+static void http_date(struct evkeyvalq *h, const char *name, int64_t t, int slot)
 {
-    char buf[64];
-    struct tm tm;
-    time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    evhttp_add_header(h, name, buf);
+    static _Thread_local int64_t last[2] = { -1, -1 };
+    static _Thread_local char text[2][40];
+    if (last[slot] != t) {
+        struct tm tm;
+        time_t tt = (time_t)t;
+        gmtime_r(&tt, &tm);
+        strftime(text[slot], sizeof(text[slot]), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last[slot] = t;
+    }
+    evhttp_add_header(h, name, text[slot]);
 }
 
 /* The verified TLS client certificate of the connection, or NULL. */
@@ -98,9 +104,9 @@ static size_t send_response(struct evhttp_request *req, struct certa_http_respon
     if (res->cache_control[0])
         evhttp_add_header(h, "Cache-Control", res->cache_control);
     if (res->last_modified > 0)
-        http_date(h, "Last-Modified", res->last_modified);
+        http_date(h, "Last-Modified", res->last_modified, 0);
     if (res->expires > 0)
-        http_date(h, "Expires", res->expires);
+        http_date(h, "Expires", res->expires, 1);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     size_t len = res->body.len;
     if (len > 0 && evbuffer_add_reference(out, res->body.data, len, free_body, NULL) == 0)
