@@ -12,16 +12,44 @@
 #include "certa/csr.h"
 #include "certad.h"
 
+/* Copies at most len - 1 bytes of src and a NUL; returns the length. */
+static size_t copy_bounded(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+/* "ADDR:PORT" ("[ADDR]:PORT" for IPv6) of the peer, formatted by hand: it
+ * runs for every request. */
 void certad_remote(struct evhttp_connection *evcon, char *buf, size_t len)
 {
     char *addr = NULL;
     ev_uint16_t port = 0;
     if (evcon != NULL)
         evhttp_connection_get_peer(evcon, &addr, &port);
-    if (addr == NULL)
-        snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+    if (addr == NULL || len < 64) {
+        copy_bounded(buf, len, "-");
+        return;
+    }
+    int v6 = strchr(addr, ':') != NULL;
+    size_t n = 0;
+    if (v6)
+        buf[n++] = '[';
+    n += copy_bounded(buf + n, len - n - 8, addr);
+    if (v6)
+        buf[n++] = ']';
+    buf[n++] = ':';
+    char digits[6];
+    int d = 0;
+    do {
+        digits[d++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port > 0);
+    while (d > 0)
+        buf[n++] = digits[--d];
+    buf[n] = '\0';
 }
 
 static const char *method_name(enum evhttp_cmd_type t)
@@ -190,7 +218,7 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     /* The request is gone once the reply is sent: keep what the log needs. */
     char remote[80], logpath[256];
     certad_remote(evhttp_request_get_connection(req), remote, sizeof(remote));
-    snprintf(logpath, sizeof(logpath), "%s", raw);
+    copy_bounded(logpath, sizeof(logpath), raw);
     X509 *peer = client_cert(f, evhttp_request_get_connection(req));
     char *client = peer ? certa_name_text(X509_get_subject_name(peer)) : NULL;
     struct certa_http_response res = { .status = 500 };
