@@ -34,11 +34,12 @@ CERTA_API int certa_challenge_create(certa_store *s, const struct certa_challeng
  * without using it up. The subject pattern (when the password has one) is
  * matched with fnmatch against the CN values when it contains no '=', else
  * against the whole subject as certa_name_text prints it ("CN=a, O=b").
- * 0 with ref filled when valid; CERTA_EPASS for an unknown or wrong password,
- * CERTA_ESTATE when used up or expired, CERTA_EPOLICY when the subject does
- * not match. Takes about the same time whether or not the REF exists. */
+ * 0 with ref filled (and *uses_left, when non-NULL: -1 for unlimited) when
+ * valid; CERTA_EPASS for an unknown or wrong password, CERTA_ESTATE when used
+ * up or expired, CERTA_EPOLICY when the subject does not match. Takes about
+ * the same time whether or not the REF exists. */
 CERTA_API int certa_challenge_check(certa_store *s, const char *password, const X509_NAME *subject,
-                                    int64_t now, char ref[CERTA_CHALLENGE_REF_LEN + 1]);
+                                    int64_t now, char ref[CERTA_CHALLENGE_REF_LEN + 1], int *uses_left);
 
 /* Uses up one use of a checked password (atomic in the store: of two
  * concurrent requests for the last use, one gets CERTA_ESTATE). */

@@ -139,6 +139,14 @@ typedef int (*certa_ca_confirm_fn)(const struct certa_ca_offer *offer, void *arg
  * stored. */
 CERTA_API int certa_ca_authenticate(const char *state_dir, const char *name, certa_ca_confirm_fn confirm,
                                     void *arg);
+/* `certa ca rollover`: asks the CA (CMP genm, root CA update) for the root
+ * that will follow the trustpoint's CA (signed with the trustpoint's valid
+ * certificate when it has one); when one is available, checks it
+ * (self-signed CA certificate; newWithOld, when sent, signed by the
+ * current CA key and carrying the new key) and stores it as next-ca.pem
+ * atomically, never touching ca.pem. No update: 0 with *next NULL, nothing
+ * stored. *next and *new_with_old belong to the caller. */
+CERTA_API int certa_ca_rollover(const char *state_dir, const char *name, X509 **next, X509 **new_with_old);
 /* Asks the CA to revoke the trustpoint's certificate (CMP rr) with an
  * RFC 5280 reason code. */
 CERTA_API int certa_enroll_revoke(const char *state_dir, const char *name, int reason);

@@ -27,6 +27,12 @@ CERTA_API void certa_buf_free_secure(certa_buf *b);
 /* Reads a whole file into out (NUL-terminated beyond len for text use).
  * Files larger than max_len fail with CERTA_ETOOBIG; "-" reads stdin. */
 CERTA_API int certa_file_read(const char *path, size_t max_len, certa_buf *out);
+/* The first line of a small file (at most max_len bytes read), without
+ * its line end, as a new NUL-terminated string in *out (NULL on failure)
+ * and its length in *len; the file's bytes are wiped after the copy. For
+ * passphrase files: the caller checks the length and wipes the string. */
+CERTA_API int certa_file_read_first_line(const char *path, size_t max_len, char **out,
+                                         size_t *len);
 /* Writes data atomically: temporary file in the same directory, fsync,
  * rename, fsync of the directory. mode is applied before any byte is
  * written (0600 for keys). "-" writes to stdout. */

@@ -116,4 +116,22 @@ void certa_stored_request_clear(struct certa_stored_request *r);
  * runs the hook set with certa_ca_set_revoke_hook. */
 void certa_ca_notify_revoked(certa_ca *ca, const char *serial);
 
+/* next_ca.c: the rollover CA ([ca] next_ca_cert) and the optional cross
+ * certificates of a root key update, checked: the next CA certificate is a
+ * self-signed, unexpired CA certificate other than the current one;
+ * newWithOld carries its key and verifies with the current CA key;
+ * oldWithNew carries the current key and verifies with the new one. Files
+ * are PEM or DER, relative to the CA directory. All NULL when file is NULL
+ * or empty. */
+struct certa_ca_next {
+    X509 *cert;          /* newWithNew */
+    X509 *new_with_old;  /* or NULL */
+    X509 *old_with_new;  /* or NULL */
+};
+int certa_ca_next_load(const certa_ca *ca, const char *file, const char *cross, const char *old_with_new,
+                       struct certa_ca_next *out);
+void certa_ca_next_clear(struct certa_ca_next *n);
+/* One certificate (PEM or DER) from file, relative to the CA directory. */
+int certa_ca_read_cert_file(const certa_ca *ca, const char *file, X509 **out);
+
 #endif

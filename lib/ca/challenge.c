@@ -117,7 +117,7 @@ static int subject_matches(const char *pattern, const X509_NAME *subject)
 }
 
 int certa_challenge_check(certa_store *s, const char *password, const X509_NAME *subject, int64_t now,
-                          char ref[CERTA_CHALLENGE_REF_LEN + 1])
+                          char ref[CERTA_CHALLENGE_REF_LEN + 1], int *uses_left)
 {
     struct certa_secret_row row = { 0 };
     unsigned char got[HASH_LEN];
@@ -160,6 +160,8 @@ int certa_challenge_check(certa_store *s, const char *password, const X509_NAME 
         goto out;
     }
     memcpy(ref, want_ref, sizeof(want_ref));
+    if (uses_left != NULL)
+        *uses_left = row.uses_left;
 out:
     certa_memzero(got, sizeof(got));
     certa_secret_row_clear(&row);

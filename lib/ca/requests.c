@@ -34,7 +34,9 @@ int certa_request_serialize(const struct certa_request *req, certa_buf *out)
     unsigned char *subj = NULL, *sans = NULL, *spki = NULL, *exts = NULL;
     int ls = i2d_X509_NAME(req->subject, &subj);
     int ln = req->sans ? i2d_GENERAL_NAMES(req->sans, &sans) : 0;
-    int lk = i2d_PUBKEY(req->pubkey, &spki);
+    /* The decoded SubjectPublicKeyInfo re-encodes from its cached bytes;
+     * i2d_PUBKEY would run OpenSSL's encoder machinery on every request. */
+    int lk = req->spki ? i2d_X509_PUBKEY(req->spki, &spki) : i2d_PUBKEY(req->pubkey, &spki);
     int le = req->extensions ? i2d_X509_EXTENSIONS((X509_EXTENSIONS *)req->extensions, &exts) : 0;
     int rc = CERTA_ENOMEM;
     json_t *o = json_object();

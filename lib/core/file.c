@@ -48,6 +48,28 @@ int certa_file_read(const char *path, size_t max_len, certa_buf *out)
     return rc;
 }
 
+int certa_file_read_first_line(const char *path, size_t max_len, char **out, size_t *len)
+{
+    certa_buf b = { 0 };
+    *out = NULL;
+    *len = 0;
+    int rc = certa_file_read(path, max_len, &b);
+    if (rc < 0)
+        return rc;
+    size_t n = strcspn((char *)b.data, "\r\n");
+    char *p = malloc(n + 1);
+    if (p != NULL) {
+        memcpy(p, b.data, n);
+        p[n] = '\0';
+    }
+    certa_buf_free_secure(&b);
+    if (p == NULL)
+        return certa_error_set(CERTA_ENOMEM, "out of memory");
+    *out = p;
+    *len = n;
+    return 0;
+}
+
 static int write_all(int fd, const void *data, size_t len)
 {
     const unsigned char *p = data;

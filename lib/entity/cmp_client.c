@@ -4,7 +4,8 @@
  * device's HTTP client (certa_http_fetch), so the trustpoint's source
  * address, interface, VRF, namespace and proxy apply. Requests are
  * protected with the trustpoint's reference value and secret (PBM), or
- * with an identity certificate and key (signature). */
+ * with an identity certificate and key (signature). The root CA update
+ * (genm id-it-rootCaCert) fetches the CA's rollover root. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,6 +359,83 @@ static int cmp_fetch_ca(const struct certa_enroll_ctx *e, STACK_OF(X509) **certs
         rc = certa_error_set(CERTA_EPROTO, "the CA's genp has no CA certificates");
     }
 out:
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    cleanup(&cl);
+    return rc;
+}
+
+int certa_enroll_cmp_root_update(const struct certa_enroll_ctx *e, X509 **new_with_new, X509 **new_with_old)
+{
+    struct cmp_client cl;
+    STACK_OF(OSSL_CMP_ITAV) *items = NULL;
+    STACK_OF(X509) *ca = NULL;
+    X509 *nwn = NULL, *nwo = NULL, *own = NULL;
+    ASN1_TYPE *val = NULL;
+    *new_with_new = *new_with_old = NULL;
+    memset(&cl, 0, sizeof(cl));
+    int rc = certa_trustpoint_read_certs(e->state_dir, e->tp->name, "ca.pem", &ca);
+    if (rc == 0 && sk_X509_num(ca) == 0)
+        rc = certa_error_set(CERTA_ESTATE, "trustpoint %s has no CA certificate: run `certa ca authenticate "
+                             "%s` first", e->tp->name, e->tp->name);
+    /* Signed with the trustpoint's valid certificate when it has one. */
+    if (rc < 0 || (rc = setup(&cl, e, e->key != NULL)) < 0)
+        goto out;
+    X509 *cur = sk_X509_value(ca, 0);
+    /* genm id-it-rootCaCert with the root the device trusts (RFC 9483
+     * 4.3.2); OpenSSL 3.0 has no name for it. */
+    ASN1_OBJECT *type = OBJ_txt2obj(CMP_OID_ROOTCA_CERT, 1);
+    ASN1_STRING *der = ASN1_item_pack(cur, ASN1_ITEM_rptr(X509), NULL);
+    if (type == NULL || der == NULL || (val = ASN1_TYPE_new()) == NULL) {
+        ASN1_OBJECT_free(type);
+        ASN1_STRING_free(der);
+        rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
+        goto out;
+    }
+    ASN1_TYPE_set(val, V_ASN1_SEQUENCE, der);
+    OSSL_CMP_ITAV *q = OSSL_CMP_ITAV_create(type, val);
+    if (q == NULL) {
+        ASN1_OBJECT_free(type);
+        rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
+        goto out;
+    }
+    val = NULL;
+    if (!OSSL_CMP_CTX_push0_genm_ITAV(cl.c, q)) {
+        OSSL_CMP_ITAV_free(q);
+        rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
+        goto out;
+    }
+    /* The genp's protection is checked as for every answer. */
+    if ((items = OSSL_CMP_exec_GENM_ses(cl.c)) == NULL) {
+        rc = client_error(&cl, "genm");
+        goto out;
+    }
+    const OSSL_CMP_ITAV *a = NULL;
+    for (int i = 0; i < sk_OSSL_CMP_ITAV_num(items) && a == NULL; i++)
+        if (cmp_oid_is(OSSL_CMP_ITAV_get0_type(sk_OSSL_CMP_ITAV_value(items, i)), CMP_OID_ROOTCA_KEY_UPDATE))
+            a = sk_OSSL_CMP_ITAV_value(items, i);
+    if (a == NULL) {
+        rc = certa_error_set(CERTA_EPROTO, "the CA's genp does not answer the root CA update");
+        goto out;
+    }
+    const ASN1_TYPE *v = OSSL_CMP_ITAV_get0_value(a);
+    if (v == NULL || v->type == V_ASN1_NULL)
+        goto out; /* no update available */
+    if (cmp_rootca_decode(v, &nwn, &nwo, &own) < 0) {
+        ERR_clear_error();
+        rc = certa_error_set(CERTA_EPROTO, "the CA's RootCaKeyUpdateContent does not decode");
+        goto out;
+    }
+    if ((rc = cmp_rootca_check(cur, nwn, nwo, own)) < 0)
+        goto out;
+    *new_with_new = nwn;
+    *new_with_old = nwo;
+    nwn = nwo = NULL;
+out:
+    X509_free(nwn);
+    X509_free(nwo);
+    X509_free(own);
+    ASN1_TYPE_free(val);
+    sk_X509_pop_free(ca, X509_free);
     sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
     cleanup(&cl);
     return rc;

@@ -49,4 +49,10 @@ const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name)
 int certa_enroll_prepare(const char *state_dir, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key,
                          X509_REQ **req);
 
+/* CMP root CA update (RFC 9483 4.3.2, cmp_client.c): asks the CA for the
+ * root that follows the trustpoint's ca.pem. *new_with_new (and
+ * *new_with_old when the CA sent it) are set and checked when an update
+ * is available; both stay NULL, returning 0, when none is. */
+int certa_enroll_cmp_root_update(const struct certa_enroll_ctx *ctx, X509 **new_with_new, X509 **new_with_old);
+
 #endif

@@ -81,6 +81,8 @@ struct cmp_state {
     int implicit_confirm;
     int64_t max_skew, confirm_timeout, poll_interval, poll_lifetime;
     X509_STORE *anchors;         /* manufacturer trust anchors, or NULL */
+    /* The root CA update ([ca] next_ca_cert), encoded once, or NULL. */
+    ASN1_STRING *rootca_update;
     /* The answer to undecodable input, made at most once a minute. */
     unsigned char *garbage_der;
     size_t garbage_len;
@@ -138,6 +140,23 @@ int cmp_genm_answer(struct cmp_req *rq, const STACK_OF(OSSL_CMP_ITAV) *in, STACK
 /* CaCerts (SEQUENCE OF Certificate) to and from an ITAV value. */
 int cmp_certs_encode(const STACK_OF(X509) *certs, ASN1_TYPE **out);
 STACK_OF(X509) *cmp_certs_decode(const ASN1_TYPE *t);
+
+/* cmp_rootca.c: root CA update (RFC 9483 4.3.2). OpenSSL 3.0 names
+ * id-it-rootCaKeyUpdate but not id-it-rootCaCert, nor the content: the
+ * infoTypes are compared by dotted OID. A client asks with
+ * id-it-rootCaCert (its current root as the value, or none); certa also
+ * accepts a genm carrying id-it-rootCaKeyUpdate itself. The genp answers
+ * with id-it-rootCaKeyUpdate: RootCaKeyUpdateContent, or no value. */
+#define CMP_OID_ROOTCA_KEY_UPDATE "1.3.6.1.5.5.7.4.18"
+#define CMP_OID_ROOTCA_CERT "1.3.6.1.5.5.7.4.20"
+int cmp_oid_is(const ASN1_OBJECT *o, const char *dotted);
+/* DER of RootCaKeyUpdateContent (old ones may be NULL) as a SEQUENCE string. */
+int cmp_rootca_encode(X509 *new_with_new, X509 *new_with_old, X509 *old_with_new, ASN1_STRING **out);
+/* The certificates of an ITAV value (caller frees; absent ones NULL). */
+int cmp_rootca_decode(const ASN1_TYPE *t, X509 **new_with_new, X509 **new_with_old, X509 **old_with_new);
+/* The client's checks of an update against its current CA cur (old ones
+ * may be NULL): 0, or a negative CERTA_E* with the reason. */
+int cmp_rootca_check(X509 *cur, X509 *new_with_new, X509 *new_with_old, X509 *old_with_new);
 
 /* cmp_callbacks.c */
 int cmp_srv_init(OSSL_CMP_SRV_CTX *srv, struct cmp_req *rq);

@@ -9,13 +9,18 @@
  * An OSSL_CMP_SRV_CTX keeps per-transaction state and is not thread-safe,
  * and certConf / pollReq may reach any worker: each request gets a fresh
  * one (cheap next to the signature), with the transaction's state restored
- * from the shared table in cmp_txn.c. */
+ * from the shared table in cmp_txn.c.
+ *
+ * The rollover CA for genm root CA update comes from [ca] next_ca_cert
+ * (with next_ca_cross_cert / newwithold and next_ca_old_with_new), checked
+ * and encoded once at start; a bad one stops the start. */
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "certa/log.h"
+#include "ca/ca_internal.h"
 #include "proto/cmp_internal.h"
 
 static const char *const cmp_paths[] = { "/cmp", "/.well-known/cmp", "/.well-known/cmp/p/", NULL };
@@ -52,6 +57,31 @@ static const char *setting(const struct certa_service_env *env, const char *key)
     return env->setting ? env->setting(env->setting_arg, "cmp", key) : certa_ca_setting(env->ca, "cmp", key);
 }
 
+/* A [ca] setting (certad's config first when it has one, else ca.conf). */
+static const char *ca_setting(const struct certa_service_env *env, const char *key)
+{
+    const char *v = env->setting ? env->setting(env->setting_arg, "ca", key) : NULL;
+    return v ? v : certa_ca_setting(env->ca, "ca", key);
+}
+
+/* The root CA update answer, when a rollover CA is configured; a bad one
+ * stops the start. */
+static int load_rootca_update(const struct certa_service_env *env, struct cmp_state *st)
+{
+    struct certa_ca_next next;
+    const char *cross = ca_setting(env, "next_ca_cross_cert");
+    if (cross == NULL)
+        cross = ca_setting(env, "newwithold");
+    int rc = certa_ca_next_load(env->ca, ca_setting(env, "next_ca_cert"), cross,
+                                ca_setting(env, "next_ca_old_with_new"), &next);
+    if (rc < 0 || next.cert == NULL)
+        return rc;
+    if (cmp_rootca_encode(next.cert, next.new_with_old, next.old_with_new, &st->rootca_update) < 0)
+        rc = certa_error_ossl(CERTA_ECRYPTO, "cannot encode the root CA update");
+    certa_ca_next_clear(&next);
+    return rc;
+}
+
 static int setting_int(const struct certa_service_env *env, const char *key, int64_t def, int64_t min,
                        int64_t max, int64_t *out)
 {
@@ -77,6 +107,7 @@ static void cmp_stop(void *state)
         cmp_txn_clear(&st->txns[i]);
     free(st->txns);
     X509_STORE_free(st->anchors);
+    ASN1_STRING_free(st->rootca_update);
     OPENSSL_free(st->garbage_der);
     pthread_mutex_destroy(&st->lock);
     free(st);
@@ -120,6 +151,8 @@ static int cmp_start(const struct certa_service_env *env, void **state)
             goto fail;
         }
     }
+    if ((rc = load_rootca_update(env, st)) < 0)
+        goto fail;
     *state = st;
     return 0;
 fail:

@@ -2,67 +2,39 @@
  * DER always decodes to the same checked, nonce-less single CertID, so a
  * repeated request skips decoding and goes straight to the response cache.
  * Holds only facts about bytes (nothing to invalidate on revocation);
- * bounded, oldest out, sharded rwlocks. */
-#include <pthread.h>
+ * bounded, oldest out, sharded rwlocks (shard_map.c). */
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/rand.h>
 #include "ocsp_internal.h"
+#include "shard_map.h"
 
 #define SHARDS 32
 
 struct memo {
-    struct memo *next, *newer;
-    uint64_t hash;
+    struct shard_map_node node;    /* first: key = the request bytes */
     size_t rlen, klen, slen;
     unsigned char serial[OCSP_SERIAL_MAX];
     unsigned char bytes[];         /* request, then CertID */
 };
 
-struct mshard {
-    pthread_rwlock_t lock;
-    struct memo **buckets;
-    size_t nbuckets, count, max;
-    struct memo *oldest, *newest;
-    char pad[64];
-};
-
 struct ocsp_memo {
-    struct mshard shards[SHARDS];
-    uint64_t seed;
+    struct shard_map *map;
 };
 
-static uint64_t hash_bytes(uint64_t seed, const unsigned char *s, size_t n)
+static void memo_free(struct shard_map_node *n)
 {
-    uint64_t h = 1469598103934665603ULL ^ seed;
-    for (size_t i = 0; i < n; i++) {
-        h ^= s[i];
-        h *= 1099511628211ULL;
-    }
-    return h ^ (h >> 31);
+    free(n);
 }
 
 int ocsp_memo_new(size_t max_entries, struct ocsp_memo **out)
 {
     struct ocsp_memo *m = calloc(1, sizeof(*m));
-    size_t per = max_entries / SHARDS + 1, nb = 16;
+    int rc;
     if (m == NULL)
         return certa_error_set(CERTA_ENOMEM, "out of memory");
-    while (nb < per)
-        nb <<= 1;
-    if (RAND_bytes((unsigned char *)&m->seed, sizeof(m->seed)) != 1)
-        m->seed = (uint64_t)(uintptr_t)m;
-    for (int i = 0; i < SHARDS; i++) {
-        struct mshard *s = &m->shards[i];
-        s->max = per;
-        s->nbuckets = nb;
-        if ((s->buckets = calloc(nb, sizeof(*s->buckets))) == NULL ||
-            pthread_rwlock_init(&s->lock, NULL) != 0) {
-            free(s->buckets);
-            s->buckets = NULL;
-            ocsp_memo_free(m);
-            return certa_error_set(CERTA_ENOMEM, "out of memory for the OCSP memo");
-        }
+    if ((rc = shard_map_new(SHARDS, max_entries, memo_free, &m->map)) < 0) {
+        free(m);
+        return rc;
     }
     *out = m;
     return 0;
@@ -72,23 +44,24 @@ void ocsp_memo_free(struct ocsp_memo *m)
 {
     if (m == NULL)
         return;
-    for (int i = 0; i < SHARDS; i++) {
-        struct mshard *s = &m->shards[i];
-        if (s->buckets == NULL)
-            continue;
-        for (struct memo *e = s->oldest, *n; e != NULL; e = n) {
-            n = e->newer;
-            free(e);
-        }
-        free(s->buckets);
-        pthread_rwlock_destroy(&s->lock);
-    }
+    shard_map_free(m->map);
     free(m);
 }
 
-static struct memo **bucket(struct mshard *s, uint64_t h)
+struct memo_out {
+    unsigned char *key, *serial;
+    size_t *klen, *slen;
+};
+
+static int copy_certid(struct shard_map_node *n, void *arg)
 {
-    return &s->buckets[(h / SHARDS) & (s->nbuckets - 1)];
+    const struct memo *e = (const struct memo *)n;
+    const struct memo_out *o = arg;
+    memcpy(o->key, e->bytes + e->rlen, e->klen);
+    *o->klen = e->klen;
+    memcpy(o->serial, e->serial, e->slen);
+    *o->slen = e->slen;
+    return 1;
 }
 
 int ocsp_memo_get(struct ocsp_memo *m, const unsigned char *req, size_t rlen,
@@ -97,22 +70,9 @@ int ocsp_memo_get(struct ocsp_memo *m, const unsigned char *req, size_t rlen,
 {
     if (rlen > OCSP_MEMO_REQ_MAX)
         return 0;
-    uint64_t h = hash_bytes(m->seed, req, rlen);
-    struct mshard *s = &m->shards[h % SHARDS];
-    int hit = 0;
-    pthread_rwlock_rdlock(&s->lock);
-    for (struct memo *e = *bucket(s, h); e != NULL; e = e->next) {
-        if (e->hash == h && e->rlen == rlen && memcmp(e->bytes, req, rlen) == 0) {
-            memcpy(key, e->bytes + rlen, e->klen);
-            *klen = e->klen;
-            memcpy(serial, e->serial, e->slen);
-            *slen = e->slen;
-            hit = 1;
-            break;
-        }
-    }
-    pthread_rwlock_unlock(&s->lock);
-    return hit;
+    struct memo_out o = { key, serial, klen, slen };
+    return shard_map_get(m->map, shard_map_hash(m->map, req, rlen), req, rlen, NULL,
+                         copy_certid, &o);
 }
 
 void ocsp_memo_put(struct ocsp_memo *m, const unsigned char *req, size_t rlen,
@@ -120,48 +80,18 @@ void ocsp_memo_put(struct ocsp_memo *m, const unsigned char *req, size_t rlen,
 {
     if (rlen > OCSP_MEMO_REQ_MAX || klen > OCSP_CERTID_MAX || slen > OCSP_SERIAL_MAX)
         return;
-    uint64_t h = hash_bytes(m->seed, req, rlen);
-    struct mshard *s = &m->shards[h % SHARDS];
-    struct memo *n = malloc(sizeof(*n) + rlen + klen), *evicted = NULL;
+    struct memo *n = malloc(sizeof(*n) + rlen + klen);
     if (n == NULL)
         return;   /* a memo is an optimisation only */
     memset(n, 0, sizeof(*n));
-    n->hash = h;
     n->rlen = rlen;
     n->klen = klen;
     n->slen = slen;
     memcpy(n->serial, serial, slen);
     memcpy(n->bytes, req, rlen);
     memcpy(n->bytes + rlen, key, klen);
-    pthread_rwlock_wrlock(&s->lock);
-    for (struct memo *e = *bucket(s, h); e != NULL; e = e->next) {
-        if (e->hash == h && e->rlen == rlen && memcmp(e->bytes, req, rlen) == 0) {
-            pthread_rwlock_unlock(&s->lock);   /* another worker was first */
-            free(n);
-            return;
-        }
-    }
-    if (s->count >= s->max && (evicted = s->oldest) != NULL) {
-        for (struct memo **pp = bucket(s, evicted->hash); *pp != NULL; pp = &(*pp)->next) {
-            if (*pp == evicted) {
-                *pp = evicted->next;
-                break;
-            }
-        }
-        s->oldest = evicted->newer;
-        if (s->oldest == NULL)
-            s->newest = NULL;
-        s->count--;
-    }
-    struct memo **b = bucket(s, h);
-    n->next = *b;
-    *b = n;
-    if (s->newest)
-        s->newest->newer = n;
-    else
-        s->oldest = n;
-    s->newest = n;
-    s->count++;
-    pthread_rwlock_unlock(&s->lock);
-    free(evicted);
+    n->node.hash = shard_map_hash(m->map, req, rlen);
+    n->node.key = n->bytes;
+    n->node.klen = rlen;
+    shard_map_put(m->map, &n->node, 0, NULL);   /* another worker may have been first */
 }

@@ -82,12 +82,14 @@ int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m)
 int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f)
 {
     switch (m->md_nid) {
-    case NID_sha1: case NID_sha224: case NID_sha256: case NID_sha384: case NID_sha512:
+    case NID_sha224: case NID_sha256: case NID_sha384: case NID_sha512:
         break;
-    case NID_md5:
+    case NID_sha1: case NID_md5:
+        /* Old devices only: a CA must not accept them by accident. */
         if (legacy)
             break;
-        return scep_fail(f, SCEP_BADALG, "MD5 digest refused ([scep] legacy = yes allows it)");
+        return scep_fail(f, SCEP_BADALG, "%s digest refused ([scep] legacy = yes allows it)",
+                         m->md_nid == NID_md5 ? "MD5" : "SHA-1");
     default:
         return scep_fail(f, SCEP_BADALG, "digest algorithm %s not supported", OBJ_nid2sn(m->md_nid));
     }
@@ -132,16 +134,18 @@ int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, int legacy, s
     }
     m->cipher_nid = OBJ_obj2nid(env->d.enveloped->enc_data->algorithm->algorithm);
     switch (m->cipher_nid) {
-    case NID_aes_128_cbc: case NID_aes_192_cbc: case NID_aes_256_cbc: case NID_des_ede3_cbc:
+    case NID_aes_128_cbc: case NID_aes_192_cbc: case NID_aes_256_cbc:
         break;
-    case NID_des_cbc:
-        /* Clients that predate GetCACaps (micromdm's scepclient 2.1 too). */
+    case NID_des_ede3_cbc: case NID_des_cbc:
+        /* Old devices (single DES: clients that predate GetCACaps, micromdm's
+         * scepclient 2.1 too); refused unless the operator enabled them. */
         if (legacy)
             break;
-        scep_fail(f, SCEP_BADALG, "single DES envelope refused ([scep] legacy = yes allows it)");
+        scep_fail(f, SCEP_BADALG, "%s envelope refused ([scep] legacy = yes allows it)",
+                  m->cipher_nid == NID_des_cbc ? "single DES" : "DES3");
         goto out;
     default:
-        scep_fail(f, SCEP_BADALG, "envelope cipher %s not supported (AES-CBC or DES3)",
+        scep_fail(f, SCEP_BADALG, "envelope cipher %s not supported (AES-CBC)",
                   OBJ_nid2sn(m->cipher_nid));
         goto out;
     }

@@ -1,5 +1,6 @@
 /* SCEP PKIOperation: one pkiMessage in, one signed CertRep out. PKCSReq and
- * RenewalReq go through the issuance pipeline (certa_ca_submit); CertPoll
+ * RenewalReq go through the issuance pipeline (certa_ca_submit_batch, see
+ * scep_batch.c); CertPoll
  * through certa_ca_poll; GetCert and GetCRL read the store.
  *
  * Who gets a certificate (PKCSReq):
@@ -11,9 +12,11 @@
  *    subject): refused with failInfo badRequest when the profile approves
  *    automatically; PENDING when it is manual (the operator decides: IOS-style
  *    devices send a password of their own choosing and poll);
- *  - RenewalReq, or a PKCSReq signed by a valid certificate of this CA: the
- *    certificate authenticates it (same subject required; recorded with
- *    renewal_of), and the profile's approval decides.
+ *  - RenewalReq, or a PKCSReq without a password signed by a valid
+ *    certificate of this CA: the certificate authenticates it (same subject
+ *    required; recorded with renewal_of), and the profile's approval decides.
+ *    (A PKCSReq with a password signed by a certificate that cannot renew,
+ *    expired or revoked, takes the password path: the device enrolls afresh.)
  * A transactionID is bound to the key that signs its messages: another key
  * is refused (badRequest); the same key resending gets the stored outcome. */
 #include <stdio.h>
@@ -205,6 +208,7 @@ static int enroll(struct op *o)
                    rc == CERTA_ECRYPTO ? "PKCS#10 signature does not verify" : "content is not a PKCS#10 request");
         goto out;
     }
+    pw = certa_csr_challenge(csr);
     int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
     if (answer_stored(o, renewal ? o->m.signer : NULL, &rc))
         goto out;
@@ -214,23 +218,30 @@ static int enroll(struct op *o)
         goto out;
     }
     int manual = certa_profile_manual_approval(p);
-    int chal = CERTA_ENOTFOUND;
+    int chal = CERTA_ENOTFOUND, uses_left = 0;
     if (renewal) {
         if (serial[0] == '\0' && !signer_is_ours(o, serial)) {
             rc = failf(o, SCEP_BADREQUEST, "RenewalReq not signed by a certificate of this CA");
             goto out;
         }
-        if ((rc = check_renewal_signer(o, csr, &f)) != 0) {
+        rc = check_renewal_signer(o, csr, &f);
+        if (rc > 0 && o->m.msg_type == SCEP_PKCSREQ && pw != NULL) {
+            /* A certificate that cannot renew (expired, revoked): a PKCSReq
+             * that brings a password enrolls afresh with it. */
+            renewal = 0;
+            rc = 0;
+        } else if (rc != 0) {
             if (rc > 0)
                 rc = fail(o, &f);
             goto out;
         }
+    }
+    if (renewal) {
         snprintf(requester, sizeof(requester), "cert:%s", serial);
     } else {
-        pw = certa_csr_challenge(csr);
         if (pw != NULL)
             chal = certa_challenge_check(certa_ca_store(o->ca), pw, X509_REQ_get_subject_name(csr),
-                                         (int64_t)time(NULL), ref);
+                                         (int64_t)time(NULL), ref, &uses_left);
         if (chal < 0 && chal != CERTA_EPASS && chal != CERTA_ESTATE && chal != CERTA_EPOLICY &&
             chal != CERTA_ENOTFOUND) {
             rc = chal;
@@ -246,7 +257,8 @@ static int enroll(struct op *o)
     if ((rc = certa_request_from_csr(csr, &cr)) < 0)
         goto out;
     struct scep_enrollment e = {
-        .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 ? ref : NULL, .manual = manual,
+        /* An unlimited password has no use to spend: nothing to write. */
+        .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 && uses_left >= 0 ? ref : NULL, .manual = manual,
         .req = &cr.req,
     };
     snprintf(e.requester, sizeof(e.requester), "%s", requester);

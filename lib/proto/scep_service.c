@@ -5,12 +5,14 @@
  *
  * Settings ([scep] in certad's config, else in ca.conf):
  *   profile = NAME        profile for SCEP requests (default: [ca] default_profile)
- *   legacy = yes          accept MD5 digests and single-DES envelopes, advertise
- *                         SHA-1 (old devices; loads OpenSSL's legacy provider)
+ *   legacy = yes          accept SHA-1 and MD5 digests, DES3 and single-DES
+ *                         envelopes, advertise SHA-1 and DES3 (old devices; loads
+ *                         OpenSSL's legacy provider)
  *   ra = auto|yes         RA certificate only when the CA key is not RSA (auto),
  *                         or always (yes)
  *   ra_key = rsa:2048     key of the RA certificate; ra_days = 730
- *   next_ca_cert = FILE   the rollover CA certificate for GetNextCACert
+ *   next_ca_cert = FILE   the rollover CA certificate for GetNextCACert, overriding
+ *                         the CA's [ca] next_ca_cert (which CMP serves too)
  *   clock_skew = SECONDS  refuse (badTime) a signingTime further off; 0: not checked
  *   crl_max_age = SECONDS how long GetCRL reuses a CRL it built (default 300) */
 #include <ctype.h>
@@ -21,6 +23,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include "certa/log.h"
+#include "ca/ca_internal.h"
 #include "scep_internal.h"
 
 #define MESSAGE_PARAM_MAX (SCEP_MSG_MAX * 4 / 3 + 4096)
@@ -102,31 +105,11 @@ static int encode_cacert(struct scep_state *st)
 
 /* GetNextCACert: SignedData (by the current CA or RA) over a certs-only
  * PKCS#7 with the next CA certificate. */
-static int encode_nextca(struct scep_state *st, certa_ca *ca, const char *file)
+static int encode_nextca(struct scep_state *st, certa_ca *ca, X509 *next)
 {
-    char path[4096];
-    certa_buf buf = { 0 }, inner = { 0 };
-    X509 *next = NULL;
-    if (file[0] == '/')
-        snprintf(path, sizeof(path), "%s", file);
-    else
-        snprintf(path, sizeof(path), "%s/%s", certa_ca_dir(ca), file);
-    int rc = certa_file_read(path, 1024 * 1024, &buf);
+    certa_buf inner = { 0 };
+    int rc = scep_degenerate(&next, 1, NULL, 0, &inner);
     if (rc < 0)
-        goto out;
-    BIO *b = BIO_new_mem_buf(buf.data, (int)buf.len);
-    next = b ? PEM_read_bio_X509(b, NULL, NULL, NULL) : NULL;
-    BIO_free(b);
-    if (next == NULL) {
-        const unsigned char *p = buf.data;
-        ERR_clear_error();
-        next = d2i_X509(NULL, &p, (long)buf.len);
-    }
-    if (next == NULL) {
-        rc = certa_error_ossl(CERTA_EINVAL, "[scep] next_ca_cert %s is not a certificate", path);
-        goto out;
-    }
-    if ((rc = scep_degenerate(&next, 1, NULL, 0, &inner)) < 0)
         goto out;
     X509 *sc = st->ra_cert ? st->ra_cert : st->ca_cert;
     EVP_PKEY *sk = st->ra_key ? st->ra_key : certa_ca_key(ca);
@@ -136,9 +119,31 @@ static int encode_nextca(struct scep_state *st, certa_ca *ca, const char *file)
     }
     rc = scep_signed_data(sc, sk, NID_sha256, inner.data, inner.len, &st->nextca);
 out:
-    X509_free(next);
-    certa_buf_free(&buf);
     certa_buf_free(&inner);
+    return rc;
+}
+
+/* The rollover CA: [scep] next_ca_cert (SCEP's own, any certificate, as
+ * before), else the CA's [ca] next_ca_cert, checked as CMP checks it. */
+static int load_nextca(const struct certa_service_env *env, struct scep_state *st)
+{
+    const char *file = setting(env, "next_ca_cert");
+    X509 *next = NULL;
+    int rc = 0;
+    if (file != NULL && file[0]) {
+        if ((rc = certa_ca_read_cert_file(env->ca, file, &next)) < 0)
+            return rc;
+    } else {
+        const char *v = env->setting ? env->setting(env->setting_arg, "ca", "next_ca_cert") : NULL;
+        struct certa_ca_next n;
+        if ((rc = certa_ca_next_load(env->ca, v ? v : certa_ca_setting(env->ca, "ca", "next_ca_cert"), NULL,
+                                     NULL, &n)) < 0)
+            return rc;
+        next = n.cert;
+    }
+    if (next != NULL)
+        rc = encode_nextca(st, env->ca, next);
+    X509_free(next);
     return rc;
 }
 
@@ -208,14 +213,13 @@ static int scep_start(const struct certa_service_env *env, void **state)
     }
     if (rc < 0 || (rc = encode_cacert(st)) < 0)
         goto out;
-    const char *next = setting(env, "next_ca_cert");
-    if (next && next[0] && (rc = encode_nextca(st, ca, next)) < 0)
+    if ((rc = load_nextca(env, st)) < 0)
         goto out;
     /* SHA-384 is accepted anyway; advertising it also lets strongSwan 5.9's
      * pki, which tests its capability bits by index, pick AES. */
     snprintf(st->caps, sizeof(st->caps),
-             "POSTPKIOperation\nSHA-256\nSHA-384\nSHA-512\nAES\nDES3\nSCEPStandard\nRenewal\n%s%s",
-             st->legacy ? "SHA-1\n" : "", st->nextca.len ? "GetNextCACert\n" : "");
+             "POSTPKIOperation\nSHA-256\nSHA-384\nSHA-512\nAES\nSCEPStandard\nRenewal\n%s%s",
+             st->legacy ? "SHA-1\nDES3\n" : "", st->nextca.len ? "GetNextCACert\n" : "");
 out:
     if (rc < 0) {
         scep_stop(st);

@@ -1,9 +1,22 @@
 /* Shared code of the `certa ca ...` commands (see ca_cli.h). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <openssl/pem.h>
 #include "ca_cli.h"
+#include "cli.h"
 #include "key_cli.h"
+
+int ca_cli_args_done(const struct cli_command *cmd, int argc, char **argv, const char *dir)
+{
+    if (optind < argc)
+        return cli_usage_error(cmd, "unexpected argument '%s'", argv[optind]);
+    if (dir == NULL)
+        return cli_usage_error(cmd, "--dir is required");
+    return 0;
+}
 
 int ca_cli_open(const char *dir, const char *pass_file, int flags, certa_ca **out)
 {
@@ -55,4 +68,40 @@ const char *ca_cli_status(int status, int reason, int64_t not_after)
     if (not_after < (int64_t)time(NULL))
         return "expired";
     return "valid";
+}
+
+int ca_cli_parse_ttl(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno || end == s || v < 0)
+        return -1;
+    long long mul = 1;
+    if (*end == 's')
+        end++;
+    else if (*end == 'm')
+        mul = 60, end++;
+    else if (*end == 'h')
+        mul = 3600, end++;
+    else if (*end == 'd')
+        mul = 86400, end++;
+    if (*end || v > (long long)(100LL * 365 * 86400) / mul)
+        return -1;
+    *out = (int64_t)(v * mul);
+    return 0;
+}
+
+int ca_cli_parse_uses(const char *s, long lo, long hi, int *out)
+{
+    if (strcmp(s, "unlimited") == 0) {
+        *out = -1;
+        return 0;
+    }
+    char *end;
+    long v = strtol(s, &end, 10);
+    if (*end || end == s || v < lo || v > hi)
+        return -1;
+    *out = (int)v;
+    return 0;
 }

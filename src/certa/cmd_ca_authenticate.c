@@ -12,6 +12,7 @@
 #include <openssl/bn.h>
 #include "certa/csr.h"
 #include "certa/trustpoint.h"
+#include "cert_print.h"
 #include "cli.h"
 #include "key_cli.h"
 
@@ -28,39 +29,6 @@ static const struct cli_command cmd = {
     .run = run,
 };
 CLI_COMMAND(cmd)
-
-static void print_time(const char *label, const ASN1_TIME *t)
-{
-    struct tm tm;
-    char buf[64] = "?";
-    if (ASN1_TIME_to_tm(t, &tm))
-        strftime(buf, sizeof(buf), "%H:%M:%S UTC %a %b %d %Y", &tm);
-    printf("%s:%s\n", label, buf);
-}
-
-static void print_cert(const char *role, X509 *x)
-{
-    BIGNUM *bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
-    char *serial = bn != NULL ? BN_bn2hex(bn) : NULL;
-    char *subject = certa_name_text(X509_get_subject_name(x));
-    char *issuer = certa_name_text(X509_get_issuer_name(x));
-    static const char *const mds[] = { "md5", "sha1", "sha256" };
-    printf("%s\n", role);
-    printf("Serial Number  :%s\n", serial ? serial : "?");
-    printf("Subject Name   :\n%s\n", subject ? subject : "?");
-    printf("Issued By      :\n%s\n", issuer ? issuer : "?");
-    print_time("Validity Start ", X509_get0_notBefore(x));
-    print_time("Validity End   ", X509_get0_notAfter(x));
-    for (size_t i = 0; i < 3; i++) {
-        char fp[200];
-        if (certa_cert_fingerprint(x, mds[i], fp, sizeof(fp)) == 0)
-            printf("Fingerprint %-6s:%s\n", mds[i], fp);
-    }
-    OPENSSL_free(serial);
-    BN_free(bn);
-    free(subject);
-    free(issuer);
-}
 
 /* Asks at the controlling terminal, else on stdin when it is one. */
 static int ask(void)
@@ -86,10 +54,10 @@ static int ask(void)
 static int confirm(const struct certa_ca_offer *offer, void *arg)
 {
     int yes = *(int *)arg;
-    print_cert("CA certificate", offer->ca);
+    cli_print_cert("CA certificate", offer->ca);
     for (int i = 0; i < sk_X509_num(offer->ra); i++) {
         printf("\n");
-        print_cert("RA certificate", sk_X509_value(offer->ra, i));
+        cli_print_cert("RA certificate", sk_X509_value(offer->ra, i));
     }
     fflush(stdout);
     if (offer->pin != NULL) {

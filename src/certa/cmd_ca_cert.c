@@ -33,10 +33,9 @@ static int run(int argc, char **argv)
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
-    if (optind < argc)
-        return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-    if (dir == NULL)
-        return cli_usage_error(&cmd, "--dir is required");
+    int usage = ca_cli_args_done(&cmd, argc, argv, dir);
+    if (usage != 0)
+        return usage;
     certa_ca *ca = NULL;
     int rc = certa_ca_open(dir, NULL, CERTA_CA_READONLY, &ca);
     if (rc == 0)

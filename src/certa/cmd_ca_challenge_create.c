@@ -1,7 +1,6 @@
 /* certa ca challenge create: a fresh SCEP challenge password for one device
  * (or N), printed once on stdout and kept only as a salted hash; certad
  * issues automatically to a request that carries it. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,28 +33,6 @@ static const struct cli_command cmd = {
 };
 CLI_COMMAND(cmd)
 
-static int parse_ttl(const char *s, int64_t *out)
-{
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || end == s || v < 0)
-        return -1;
-    long long mul = 1;
-    if (*end == 's')
-        end++;
-    else if (*end == 'm')
-        mul = 60, end++;
-    else if (*end == 'h')
-        mul = 3600, end++;
-    else if (*end == 'd')
-        mul = 86400, end++;
-    if (*end || v > (long long)(100LL * 365 * 86400) / mul)
-        return -1;
-    *out = (int64_t)(v * mul);
-    return 0;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -72,33 +49,24 @@ static int run(int argc, char **argv)
         switch (c) {
         case 'd': dir = optarg; break;
         case 's': p.subject_pattern = optarg; break;
-        case 'u': {
-            if (strcmp(optarg, "unlimited") == 0) {
-                p.uses = -1;
-                break;
-            }
-            char *end;
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 1 || v > 1000000000)
+        case 'u':
+            if (ca_cli_parse_uses(optarg, 1, 1000000000, &p.uses) < 0)
                 return cli_usage_error(&cmd, "--uses wants a number from 1 or 'unlimited', not '%s'", optarg);
-            p.uses = (int)v;
             break;
-        }
         case 't':
-            if (parse_ttl(optarg, &p.ttl) < 0)
+            if (ca_cli_parse_ttl(optarg, &p.ttl) < 0)
                 return cli_usage_error(&cmd, "--ttl wants seconds or Ns, Nm, Nh, Nd, not '%s'", optarg);
             break;
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
-    if (optind < argc)
-        return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-    if (dir == NULL)
-        return cli_usage_error(&cmd, "--dir is required");
+    int usage = ca_cli_args_done(&cmd, argc, argv, dir);
+    if (usage != 0)
+        return usage;
     certa_ca *ca = NULL;
     char password[CERTA_CHALLENGE_LEN + 1], ref[CERTA_CHALLENGE_REF_LEN + 1];
     /* No key needed: nothing is signed. */
-    int rc = certa_ca_open(dir, NULL, CERTA_CA_NOKEY, &ca);
+    int rc = ca_cli_open(dir, NULL, CERTA_CA_NOKEY, &ca);
     if (rc == 0)
         rc = certa_challenge_create(certa_ca_store(ca), &p, password, ref);
     if (rc == 0) {

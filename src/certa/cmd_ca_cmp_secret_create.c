@@ -26,23 +26,6 @@ static const struct cli_command cmd = {
 };
 CLI_COMMAND(cmd)
 
-static int parse_ttl(const char *s, int64_t *out)
-{
-    char *end;
-    long long v = strtoll(s, &end, 10);
-    long long mul = 1;
-    if (end == s || v < 0)
-        return -1;
-    if (*end == 's') mul = 1, end++;
-    else if (*end == 'm') mul = 60, end++;
-    else if (*end == 'h') mul = 3600, end++;
-    else if (*end == 'd') mul = 86400, end++;
-    if (*end != 0 || v > 100LL * 365 * 86400 / mul)
-        return -1;
-    *out = v * mul;
-    return 0;
-}
-
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -56,24 +39,18 @@ static int run(int argc, char **argv)
     const char *dir = NULL, *pass_file = NULL;
     struct certa_cmp_secret_params p = { .uses = 1, .ttl = 7 * 86400 };
     int c;
-    char *end;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (c) {
         case 'd': dir = optarg; break;
         case 's': p.subject_pattern = optarg; break;
-        case 'u': {
-            if (strcmp(optarg, "unlimited") == 0) {
-                p.uses = -1;
-                break;
-            }
-            long v = strtol(optarg, &end, 10);
-            if (*end || end == optarg || v < 0 || v > 1000000)
+        case 'u':
+            if (ca_cli_parse_uses(optarg, 0, 1000000, &p.uses) < 0)
                 return cli_usage_error(&cmd, "--uses is a count from 0 (unlimited) to 1000000, not '%s'", optarg);
-            p.uses = v == 0 ? -1 : (int)v;
+            if (p.uses == 0)
+                p.uses = -1;
             break;
-        }
         case 't':
-            if (parse_ttl(optarg, &p.ttl) < 0)
+            if (ca_cli_parse_ttl(optarg, &p.ttl) < 0)
                 return cli_usage_error(&cmd, "--ttl is seconds or Ns/Nm/Nh/Nd, not '%s'", optarg);
             break;
         case 'P': pass_file = optarg; break;

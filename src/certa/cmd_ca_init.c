@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "certa/ca.h"
+#include "ca_cli.h"
 #include "cli.h"
 #include "key_cli.h"
 
@@ -76,10 +77,9 @@ static int run(int argc, char **argv)
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
-    if (optind < argc)
-        return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-    if (p.dir == NULL)
-        return cli_usage_error(&cmd, "--dir is required");
+    int usage = ca_cli_args_done(&cmd, argc, argv, p.dir);
+    if (usage != 0)
+        return usage;
     if (import != NULL) {
         if (p.subject || p.parent_dir || p.external)
             return cli_usage_error(&cmd, "--import-cert takes only --dir and --chain");

@@ -63,10 +63,9 @@ static int run(int argc, char **argv)
         default: return cli_usage_error(&cmd, "unknown option");
         }
     }
-    if (optind < argc)
-        return cli_usage_error(&cmd, "unexpected argument '%s'", argv[optind]);
-    if (dir == NULL)
-        return cli_usage_error(&cmd, "--dir is required");
+    int usage = ca_cli_args_done(&cmd, argc, argv, dir);
+    if (usage != 0)
+        return usage;
     certa_ca *ca = NULL;
     json_t *arr = json ? json_array() : NULL;
     int rc = certa_ca_open(dir, NULL, CERTA_CA_READONLY, &ca);

@@ -9,29 +9,17 @@
 
 int key_cli_read_passphrase(const char *path, char **out)
 {
-    certa_buf b = { 0 };
-    *out = NULL;
-    int rc = certa_file_read(path, 4096, &b);
+    size_t n;
+    int rc = certa_file_read_first_line(path, 4096, out, &n);
     if (rc < 0)
         return rc;
-    size_t n = strcspn((char *)b.data, "\r\n");
-    if (n == 0) {
-        certa_buf_free_secure(&b);
-        return certa_error_set(CERTA_EINVAL, "passphrase file %s is empty", path);
-    }
-    if (n > PASSPHRASE_MAX) {
-        certa_buf_free_secure(&b);
+    if (n == 0 || n > PASSPHRASE_MAX) {
+        key_cli_passphrase_free(*out);
+        *out = NULL;
+        if (n == 0)
+            return certa_error_set(CERTA_EINVAL, "passphrase file %s is empty", path);
         return certa_error_set(CERTA_ETOOBIG, "passphrase in %s is longer than %d bytes", path, PASSPHRASE_MAX);
     }
-    char *p = malloc(n + 1);
-    if (p != NULL) {
-        memcpy(p, b.data, n);
-        p[n] = '\0';
-    }
-    certa_buf_free_secure(&b);
-    if (p == NULL)
-        return certa_error_set(CERTA_ENOMEM, "out of memory");
-    *out = p;
     return 0;
 }
 

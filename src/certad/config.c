@@ -24,7 +24,7 @@ struct certad_config *certad_config_new(void)
         return NULL;
     c->max_body = 64 * 1024;
     c->header_timeout = 10;
-    c->idle_timeout = 30;
+    c->idle_timeout = 75;   /* nginx's keepalive default; SCEP clients resend after 30 s */
     c->shutdown_grace = 10;
     c->tls_verify = CERTAD_VERIFY_NONE;
     return c;
@@ -395,28 +395,19 @@ int certad_config_passphrase(const struct certad_config *c, char **out)
     *out = NULL;
     if (c->passphrase_file == NULL)
         return 0;
-    certa_buf b = { 0 };
-    int rc = certa_file_read(c->passphrase_file, 4096, &b);
+    size_t n;
+    int rc = certa_file_read_first_line(c->passphrase_file, 4096, out, &n);
     if (rc < 0) {
         char msg[512];
         snprintf(msg, sizeof(msg), "%s", certa_error_last());
         return certa_error_set(rc, "passphrase file: %s", msg);
     }
-    size_t n = strcspn((char *)b.data, "\r\n");
     if (n == 0 || n > PASSPHRASE_MAX) {
-        certa_buf_free_secure(&b);
+        certad_passphrase_free(*out);
+        *out = NULL;
         return certa_error_set(CERTA_EINVAL, "passphrase file %s is empty or longer than %d bytes",
                                c->passphrase_file, PASSPHRASE_MAX);
     }
-    char *p = malloc(n + 1);
-    if (p != NULL) {
-        memcpy(p, b.data, n);
-        p[n] = '\0';
-    }
-    certa_buf_free_secure(&b);
-    if (p == NULL)
-        return certa_error_set(CERTA_ENOMEM, "out of memory");
-    *out = p;
     return 0;
 }
 

@@ -41,6 +41,22 @@ int certad_gen_start(struct certad_config *cfg, certa_ca *ca, struct certad_gen 
         if (cfg->listen[i].tls && g->tls == NULL && (rc = certad_tls_ctx_new(cfg, &g->tls)) < 0)
             goto fail;
 
+    /* A misspelt name in [services] would silently leave a service on. */
+    for (size_t i = 0; i < cfg->n_services; i++) {
+        size_t k = 0;
+        while (k < certad_n_services && strcmp(certad_services[k]->name, cfg->services[i].key) != 0)
+            k++;
+        if (k == certad_n_services) {
+            char known[256] = "";
+            for (size_t j = 0, off = 0; j < certad_n_services && off < sizeof(known); j++)
+                off += (size_t)snprintf(known + off, sizeof(known) - off, "%s%s", j ? ", " : "",
+                                        certad_services[j]->name);
+            rc = certa_error_set(CERTA_EINVAL, "[services] %s: no such service (this certad has: %s)",
+                                 cfg->services[i].key, known[0] ? known : "none");
+            goto fail;
+        }
+    }
+
     struct certa_service_env env = { .ca = ca, .setting = gen_setting, .setting_arg = g };
     g->start_ca = ca;
     for (size_t i = 0; i < certad_n_services; i++) {

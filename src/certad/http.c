@@ -12,16 +12,44 @@
 #include "certa/csr.h"
 #include "certad.h"
 
+/* Copies at most len - 1 bytes of src and a NUL; returns the length. */
+static size_t copy_bounded(char *dst, size_t len, const char *src)
+{
+    size_t n = strnlen(src, len - 1);
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+    return n;
+}
+
+/* "ADDR:PORT" ("[ADDR]:PORT" for IPv6) of the peer, formatted by hand: it
+ * runs for every request. */
 void certad_remote(struct evhttp_connection *evcon, char *buf, size_t len)
 {
     char *addr = NULL;
     ev_uint16_t port = 0;
     if (evcon != NULL)
         evhttp_connection_get_peer(evcon, &addr, &port);
-    if (addr == NULL)
-        snprintf(buf, len, "-");
-    else
-        snprintf(buf, len, strchr(addr, ':') ? "[%s]:%u" : "%s:%u", addr, port);
+    if (addr == NULL || len < 64) {
+        copy_bounded(buf, len, "-");
+        return;
+    }
+    int v6 = strchr(addr, ':') != NULL;
+    size_t n = 0;
+    if (v6)
+        buf[n++] = '[';
+    n += copy_bounded(buf + n, len - n - 8, addr);
+    if (v6)
+        buf[n++] = ']';
+    buf[n++] = ':';
+    char digits[6];
+    int d = 0;
+    do {
+        digits[d++] = (char)('0' + port % 10);
+        port /= 10;
+    } while (port > 0);
+    while (d > 0)
+        buf[n++] = digits[--d];
+    buf[n] = '\0';
 }
 
 static const char *method_name(enum evhttp_cmd_type t)
@@ -40,14 +68,20 @@ static const char *method_name(enum evhttp_cmd_type t)
     return "-";
 }
 
-static void http_date(struct evkeyvalq *h, const char *name, int64_t t)
+/* Last-Modified and Expires of a cached response repeat from request to
+ * request: each header keeps its last formatted value per thread. */
+static void http_date(struct evkeyvalq *h, const char *name, int64_t t, int slot)
 {
-    char buf[64];
-    struct tm tm;
-    time_t tt = (time_t)t;
-    gmtime_r(&tt, &tm);
-    strftime(buf, sizeof(buf), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    evhttp_add_header(h, name, buf);
+    static _Thread_local int64_t last[2] = { -1, -1 };
+    static _Thread_local char text[2][40];
+    if (last[slot] != t) {
+        struct tm tm;
+        time_t tt = (time_t)t;
+        gmtime_r(&tt, &tm);
+        strftime(text[slot], sizeof(text[slot]), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        last[slot] = t;
+    }
+    evhttp_add_header(h, name, text[slot]);
 }
 
 /* The verified TLS client certificate of the connection, or NULL. */
@@ -68,10 +102,27 @@ static void free_body(const void *data, size_t len, void *arg)
     free((void *)data);
 }
 
+/* The Date header, formatted once a second per thread (evhttp would
+ * format it for every response). */
+static void add_date(struct evkeyvalq *h)
+{
+    static _Thread_local time_t cached_sec = -1;
+    static _Thread_local char cached[40];
+    time_t now = time(NULL);
+    if (now != cached_sec) {
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(cached, sizeof(cached), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        cached_sec = now;
+    }
+    evhttp_add_header(h, "Date", cached);
+}
+
 /* Sends res (the body moves to the reply without a copy) and returns its size. */
 static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    add_date(h);
     if (stopping)   /* shutting down: this connection takes no further request */
         evhttp_add_header(h, "Connection", "close");
     if (res->content_type[0])
@@ -81,9 +132,9 @@ static size_t send_response(struct evhttp_request *req, struct certa_http_respon
     if (res->cache_control[0])
         evhttp_add_header(h, "Cache-Control", res->cache_control);
     if (res->last_modified > 0)
-        http_date(h, "Last-Modified", res->last_modified);
+        http_date(h, "Last-Modified", res->last_modified, 0);
     if (res->expires > 0)
-        http_date(h, "Expires", res->expires);
+        http_date(h, "Expires", res->expires, 1);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
     size_t len = res->body.len;
     if (len > 0 && evbuffer_add_reference(out, res->body.data, len, free_body, NULL) == 0)
@@ -167,7 +218,7 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     /* The request is gone once the reply is sent: keep what the log needs. */
     char remote[80], logpath[256];
     certad_remote(evhttp_request_get_connection(req), remote, sizeof(remote));
-    snprintf(logpath, sizeof(logpath), "%s", raw);
+    copy_bounded(logpath, sizeof(logpath), raw);
     X509 *peer = client_cert(f, evhttp_request_get_connection(req));
     char *client = peer ? certa_name_text(X509_get_subject_name(peer)) : NULL;
     struct certa_http_response res = { .status = 500 };

@@ -230,6 +230,14 @@ int main(int argc, char **argv)
     char err[600];
 
     parse_options(argc, argv, &o);
+    /* Signals wait for the main loop's sigwait (also while starting up), and
+     * go to the main thread only: the workers inherit this mask. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     /* As many connections as the system lets this process have. */
     struct rlimit rl;
@@ -261,14 +269,6 @@ int main(int argc, char **argv)
         certad_gen_unref(gen);
         return 0;
     }
-
-    /* Signals go to the main thread only: the workers inherit this mask. */
-    sigset_t sigs;
-    sigemptyset(&sigs);
-    sigaddset(&sigs, SIGTERM);
-    sigaddset(&sigs, SIGINT);
-    sigaddset(&sigs, SIGHUP);
-    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 
     for (int i = 0; i < n; i++) {
         if (certad_worker_init(&workers[i], i, h[i], gen) < 0) {

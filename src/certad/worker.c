@@ -188,8 +188,16 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
     certa_ca_set_revoke_hook(ca, on_revoked, w);
     w->front_http = (struct certad_front){ .w = w, .tls = 0 };
     w->front_https = (struct certad_front){ .w = w, .tls = 1 };
+    /* epoll's changelist folds the read/write toggling evhttp does around
+     * every response into at most one epoll_ctl per loop turn. */
+    struct event_config *ec = event_config_new();
+    if (ec != NULL) {
+        event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        w->base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
     /* Priorities before any event exists: the log flush runs last. */
-    if ((w->base = event_base_new()) == NULL || event_base_priority_init(w->base, CERTAD_PRIORITIES) < 0 ||
+    if (w->base == NULL || event_base_priority_init(w->base, CERTAD_PRIORITIES) < 0 ||
         (w->logbuf = certad_logbuf_new(w->base)) == NULL || (w->http = http_new(w, &w->front_http)) == NULL)
         goto nomem;
     for (size_t i = 0; i < c->n_listen; i++)

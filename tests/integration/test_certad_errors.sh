@@ -43,6 +43,8 @@ printf '[server]\nlisten = 127.0.0.1:%s\n' "$port" >"$T/nodir.conf"
 expect_certad_fail 1 "no CA directory" --config "$T/nodir.conf"
 printf '[server]\nlisten = 127.0.0.1:%s\ntls_listen = 127.0.0.1:%s\n[ca]\ndir = ca\n' "$port" "$(free_port)" >"$T/tls.conf"
 expect_certad_fail 1 "tls_cert" --config "$T/tls.conf"
+printf '[server]\nlisten = 127.0.0.1:%s\n[services]\nscpe = off\n[ca]\ndir = ca\n' "$port" >"$T/svc.conf"
+expect_certad_fail 1 "\[services\] scpe: no such service" --config "$T/svc.conf"
 ok "bad config files: one line naming the file, line and key, exit 1"
 
 expect_certad_fail 1 "not a CA directory" --dir "$T/nowhere" --listen "127.0.0.1:$port"

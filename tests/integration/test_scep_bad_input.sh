@@ -52,12 +52,13 @@ expect_http 404 "GetNextCACert: none configured" "$URL?operation=GetNextCACert"
 expect_http 405 "method PUT not allowed" -X PUT --data-binary @garbage.bin "$URL?operation=PKIOperation"
 ok "garbage, truncated, empty and unsigned PKCS#7, bad base64, unknown operations: 4xx, one log line, nothing stored"
 
-# Capabilities, without SHA-1 unless legacy.
+# Capabilities, without SHA-1 and DES3 unless legacy.
 curl -s "$URL?operation=GetCACaps" >caps.txt
-for c in POSTPKIOperation SHA-256 SHA-512 AES DES3 SCEPStandard Renewal; do
+for c in POSTPKIOperation SHA-256 SHA-512 AES SCEPStandard Renewal; do
   grep -qx "$c" caps.txt || fail "GetCACaps lacks $c"
 done
 grep -qx SHA-1 caps.txt && fail "SHA-1 advertised without legacy"
+grep -qx DES3 caps.txt && fail "DES3 advertised without legacy"
 # GetCACert: the CA alone as DER, at both paths.
 for path in /scep /cgi-bin/pkiclient.exe; do
   curl -s -D hdr.txt -o cacert.der "http://127.0.0.1:$P$path?operation=GetCACert&message=CA"
@@ -82,6 +83,7 @@ openssl x509 -in ec/scep-ra.crt -noout -ext keyUsage | grep -q "Digital Signatur
 openssl x509 -in ec/scep-ra.crt -noout -text | grep -q "rsaEncryption" || fail "RA key is not RSA"
 curl -s "$URL?operation=GetCACaps" | grep -qx GetNextCACert || fail "GetNextCACert not advertised"
 curl -s "$URL?operation=GetCACaps" | grep -qx SHA-1 || fail "legacy: SHA-1 not advertised"
+curl -s "$URL?operation=GetCACaps" | grep -qx DES3 || fail "legacy: DES3 not advertised"
 curl -s -D hdr.txt -o next.p7 "$URL?operation=GetNextCACert"
 grep -qi '^Content-Type: application/x-x509-next-ca-cert' hdr.txt || fail "GetNextCACert content type"
 openssl smime -verify -inform der -in next.p7 -noverify -out inner.p7 2>/dev/null || fail "GetNextCACert is not signed"

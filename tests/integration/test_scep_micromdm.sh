@@ -45,15 +45,16 @@ log_has rsa "failInfo=badRequest: challenge password used up or expired"
 ok "a used-up challenge password is refused with badRequest, nothing stored"
 stop_certad
 
-# Without legacy, scepclient's single-DES envelope is refused (badAlg).
+# Without legacy, scepclient's request is refused (badAlg): it signs with
+# SHA-1 and envelopes with single DES, both for old devices only.
 start_certad rsa "$P"
 before=$(counts rsa)
 pw=$("$CERTA" ca challenge create --dir rsa 2>/dev/null)
 enroll d3 "$URL" -challenge "$pw" -cn mdm-dev3 && fail "single DES accepted without legacy"
 grep -q "badAlg" d3/sc.log || { cat d3/sc.log; fail "single DES: no badAlg"; }
 [ "$(counts rsa)" = "$before" ] || fail "single DES refusal stored something"
-log_has rsa "failInfo=badAlg: single DES envelope refused"
-ok "single DES refused with badAlg unless [scep] legacy = yes, nothing stored"
+log_has rsa "failInfo=badAlg: SHA-1 digest refused"
+ok "SHA-1 and single DES refused with badAlg unless [scep] legacy = yes, nothing stored"
 stop_certad
 
 # --- EC CA with its RSA RA certificate ----------------------------------------

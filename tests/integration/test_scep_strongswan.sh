@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # strongSwan's pki (package strongswan-pki) enrolls against certad: `pki
 # --scepca` fetches the CA (and RA) certificates, `pki --scep` enrolls with
-# a challenge password (AES and DES3), renews with --cert/--key (RenewalReq
+# a challenge password (AES; DES3 only where [scep] legacy = yes, refused
+# with nothing stored elsewhere), renews with --cert/--key (RenewalReq
 # signed by the current certificate, new key), and polls with CertPoll
 # while a manual-approval request waits for `certa ca approve`; a wrong
 # password is refused and stores nothing. Both set-ups: an RSA CA alone and
@@ -20,7 +21,8 @@ for setup in rsa ec; do
     ec) new_ca "$setup" ec:p256 ;;
   esac
   P=$(free_port)
-  start_certad "$setup" "$P"
+  # Legacy algorithms for the EC set-up only: DES3 is refused by the other.
+  if [ "$setup" = ec ]; then start_certad "$setup" "$P" "[scep]" "legacy = yes"; else start_certad "$setup" "$P"; fi
   URL="http://127.0.0.1:$P/scep"
   rm -f ca-*.der ra-*.der
   pki_q --scepca --url "$URL" --caout ca.der --raout ra.der --force || { cat "$T/pki.log"; fail "pki --scepca ($setup)"; }
@@ -38,12 +40,21 @@ for setup in rsa ec; do
   for cipher in aes des3; do
     pki_q --gen --type rsa --size 2048 >"$setup-$cipher.key"
     pw=$("$CERTA" ca challenge create --dir "$setup" 2>/dev/null)
+    if [ "$setup" = rsa ] && [ "$cipher" = des3 ]; then
+      before=$(counts "$setup")
+      pki_q --scep --url "$URL" --in "$setup-$cipher.key" --dn "CN=ss-$setup-$cipher,O=certa tests" --password "$pw" \
+        --cacert-enc "$racert" --cacert-sig "$racert" --cacert "$cacert" --cipher des3 >/dev/null \
+        && fail "pki --scep with DES3 enrolled without legacy"
+      [ "$(counts "$setup")" = "$before" ] || fail "a refused DES3 request changed the store"
+      log_has "$setup" "DES3 envelope refused"
+      continue
+    fi
     pki_q --scep --url "$URL" --in "$setup-$cipher.key" --dn "CN=ss-$setup-$cipher,O=certa tests" --password "$pw" \
       --cacert-enc "$racert" --cacert-sig "$racert" --cacert "$cacert" --cipher "$cipher" >"$setup-$cipher.der" \
       || { cat "$T/pki.log"; fail "pki --scep ($setup, $cipher)"; }
     check_cert "$setup" "$setup-$cipher.der" DER
   done
-  ok "$setup: pki --scep enrolled with a challenge password (AES and DES3)"
+  ok "$setup: pki --scep enrolled with a challenge password (AES; DES3 $([ "$setup" = ec ] && echo "with legacy" || echo "refused without legacy"))"
 
   # Renewal with a new key, signed by the current certificate.
   old_serial=$(openssl x509 -inform der -in "$setup-aes.der" -noout -serial | sed 's/serial=//' | tr A-F a-f | sed 's/^0*//')

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <openssl/asn1t.h>
 #include <openssl/cmp.h>
+#include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "certa/ca.h"
 #include "certa/cmp.h"
@@ -48,8 +49,7 @@ static int setup(void **state)
     if (getenv("CMP_TEST_DEBUG"))
         certa_log_set_level(CERTA_LOG_DEBUG);
     snprintf(f->cadir, sizeof(f->cadir), "%s/ca", f->dir);
-    struct certa_ca_init_params p = { .dir = f->cadir, .subject = "CN=CMP Test CA", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(f->cadir, "CN=CMP Test CA");
     assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
     struct certa_service_env env = { .ca = f->ca, .setting = settings };
     assert_int_equal(certa_service_cmp.start(&env, &f->state), 0);
@@ -880,6 +880,365 @@ static void test_concurrent_workers(void **state)
     assert_int_equal(((struct cmp_state *)f->state)->ntxns, 0);
 }
 
+
+/* ---- root CA update (genm id-it-rootCaCert / id-it-rootCaKeyUpdate) ----- */
+
+struct rollover_cfg {
+    char next[600], cross[600], own[600];
+};
+
+static const char *rollover_settings(void *arg, const char *section, const char *key)
+{
+    const struct rollover_cfg *r = arg;
+    if (strcmp(section, "ca") == 0) {
+        if (strcmp(key, "next_ca_cert") == 0)
+            return r->next[0] ? r->next : NULL;
+        if (strcmp(key, "next_ca_cross_cert") == 0)
+            return r->cross[0] ? r->cross : NULL;
+        if (strcmp(key, "next_ca_old_with_new") == 0)
+            return r->own[0] ? r->own : NULL;
+        return NULL;
+    }
+    return settings(NULL, section, key);
+}
+
+/* Restarts the module with r; on success the new state replaces the old. */
+static int restart_with(struct fixture *f, struct rollover_cfg *r)
+{
+    void *st = NULL;
+    struct certa_service_env env = { .ca = f->ca, .setting = rollover_settings, .setting_arg = r };
+    int rc = certa_service_cmp.start(&env, &st);
+    if (rc == 0) {
+        certa_service_cmp.stop(f->state);
+        f->state = st;
+    }
+    return rc;
+}
+
+/* A second CA (the rollover root) in DIR/NAME; its certificate's path. */
+static void make_ca(struct fixture *f, const char *name, const char *subject, const char *parent, char *path,
+                    size_t len)
+{
+    char dir[400];
+    snprintf(dir, sizeof(dir), "%s/%s", f->dir, name);
+    struct certa_ca_init_params p = { .dir = dir, .subject = subject, .path_len = -1, .parent_dir = parent };
+    assert_int_equal(certa_ca_init(&p), 0);
+    snprintf(path, len, "%s/ca.crt", dir);
+}
+
+static X509 *read_pem(const char *path)
+{
+    FILE *fp = fopen(path, "r");
+    assert_non_null(fp);
+    X509 *x = PEM_read_X509(fp, NULL, NULL, NULL);
+    fclose(fp);
+    assert_non_null(x);
+    return x;
+}
+
+static void write_pem(const char *path, X509 *x)
+{
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    assert_true(PEM_write_X509(fp, x));
+    fclose(fp);
+}
+
+/* The next root's key, certified by signer (subject name of issuer_cert):
+ * newWithOld when signed by the current CA key. */
+static X509 *link_cert(X509 *next, X509 *issuer_cert, EVP_PKEY *signer)
+{
+    X509 *x = X509_dup(next);
+    assert_non_null(x);
+    int i = X509_get_ext_by_NID(x, NID_authority_key_identifier, -1);
+    if (i >= 0)
+        X509_EXTENSION_free(X509_delete_ext(x, i));
+    assert_true(X509_set_issuer_name(x, X509_get_subject_name(issuer_cert)));
+    assert_true(ASN1_INTEGER_set(X509_get_serialNumber(x), 4242));
+    assert_true(X509_sign(x, signer, EVP_sha256()) > 0);
+    return x;
+}
+
+/* genm with one ITAV (oid, value cert or none); returns the genp's items. */
+static STACK_OF(OSSL_CMP_ITAV) *genm_one(struct fixture *f, const char *oid, X509 *value)
+{
+    struct client cl;
+    client_init(&cl, f, NULL, NULL, NULL);
+    client_mac(&cl, f->ref, f->secret);
+    ASN1_TYPE *v = NULL;
+    if (value != NULL) {
+        v = ASN1_TYPE_new();
+        assert_non_null(v);
+        ASN1_TYPE_set(v, V_ASN1_SEQUENCE, ASN1_item_pack(value, ASN1_ITEM_rptr(X509), NULL));
+    }
+    OSSL_CMP_ITAV *q = OSSL_CMP_ITAV_create(OBJ_txt2obj(oid, 1), v);
+    assert_non_null(q);
+    assert_true(OSSL_CMP_CTX_push0_genm_ITAV(cl.c, q));
+    STACK_OF(OSSL_CMP_ITAV) *items = OSSL_CMP_exec_GENM_ses(cl.c);
+    assert_non_null(items);
+    assert_int_equal(cl.msgs, 1);
+    client_free(&cl);
+    return items;
+}
+
+/* The genp answers with id-it-rootCaKeyUpdate; its value (may be NULL). */
+static const ASN1_TYPE *rootca_value(STACK_OF(OSSL_CMP_ITAV) *items)
+{
+    assert_int_equal(sk_OSSL_CMP_ITAV_num(items), 1);
+    const OSSL_CMP_ITAV *a = sk_OSSL_CMP_ITAV_value(items, 0);
+    assert_true(cmp_oid_is(OSSL_CMP_ITAV_get0_type(a), CMP_OID_ROOTCA_KEY_UPDATE));
+    return OSSL_CMP_ITAV_get0_value(a);
+}
+
+static void test_genm_root_update(void **state)
+{
+    struct fixture *f = *state;
+    struct rollover_cfg r = { "", "", "" };
+    make_ca(f, "next", "CN=CMP Next CA", NULL, r.next, sizeof(r.next));
+    assert_int_equal(restart_with(f, &r), 0);
+    X509 *next = read_pem(r.next);
+    /* asked the RFC 9483 way (id-it-rootCaCert with the current root), with
+     * no value, and with id-it-rootCaKeyUpdate itself */
+    const char *oids[] = { CMP_OID_ROOTCA_CERT, CMP_OID_ROOTCA_CERT, CMP_OID_ROOTCA_KEY_UPDATE };
+    X509 *values[] = { certa_ca_cert(f->ca), NULL, NULL };
+    for (int i = 0; i < 3; i++) {
+        STACK_OF(OSSL_CMP_ITAV) *items = genm_one(f, oids[i], values[i]);
+        X509 *nwn, *nwo, *own;
+        assert_int_equal(cmp_rootca_decode(rootca_value(items), &nwn, &nwo, &own), 0);
+        assert_int_equal(X509_cmp(nwn, next), 0);
+        assert_null(nwo);
+        assert_null(own);
+        X509_free(nwn);
+        sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    }
+    /* a root that is not this CA's gets no update */
+    STACK_OF(OSSL_CMP_ITAV) *items = genm_one(f, CMP_OID_ROOTCA_CERT, next);
+    assert_null(rootca_value(items));
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    X509_free(next);
+}
+
+static void test_genm_root_update_cross(void **state)
+{
+    struct fixture *f = *state;
+    struct rollover_cfg r = { "", "", "" };
+    make_ca(f, "next", "CN=CMP Next CA", NULL, r.next, sizeof(r.next));
+    X509 *next = read_pem(r.next);
+    X509 *cross = link_cert(next, certa_ca_cert(f->ca), certa_ca_key(f->ca));
+    snprintf(r.cross, sizeof(r.cross), "%s/cross.pem", f->dir);
+    write_pem(r.cross, cross);
+    assert_int_equal(restart_with(f, &r), 0);
+    STACK_OF(OSSL_CMP_ITAV) *items = genm_one(f, CMP_OID_ROOTCA_CERT, certa_ca_cert(f->ca));
+    X509 *nwn, *nwo, *own;
+    assert_int_equal(cmp_rootca_decode(rootca_value(items), &nwn, &nwo, &own), 0);
+    assert_int_equal(X509_cmp(nwn, next), 0);
+    assert_non_null(nwo);
+    assert_int_equal(X509_cmp(nwo, cross), 0);
+    /* newWithOld: the new key, certified by the current CA's key */
+    assert_int_equal(X509_verify(nwo, X509_get0_pubkey(certa_ca_cert(f->ca))), 1);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(nwo), X509_get0_pubkey(next)), 1);
+    assert_null(own);
+    X509_free(nwn);
+    X509_free(nwo);
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    /* oldWithNew [1] only when configured: the current key under the new one */
+    certa_ca *nca = NULL;
+    char ndir[600];
+    snprintf(ndir, sizeof(ndir), "%s/next", f->dir);
+    assert_int_equal(certa_ca_open(ndir, NULL, 0, &nca), 0);
+    X509 *back = link_cert(certa_ca_cert(f->ca), next, certa_ca_key(nca));
+    snprintf(r.own, sizeof(r.own), "%s/own.pem", f->dir);
+    write_pem(r.own, back);
+    assert_int_equal(restart_with(f, &r), 0);
+    items = genm_one(f, CMP_OID_ROOTCA_CERT, NULL);
+    assert_int_equal(cmp_rootca_decode(rootca_value(items), &nwn, &nwo, &own), 0);
+    assert_int_equal(X509_cmp(nwo, cross), 0);
+    assert_non_null(own);
+    assert_int_equal(X509_cmp(own, back), 0);
+    assert_int_equal(cmp_rootca_check(certa_ca_cert(f->ca), nwn, nwo, own), 0);
+    X509_free(nwn);
+    X509_free(nwo);
+    X509_free(own);
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    /* an oldWithNew signed by the current key is refused at start */
+    X509 *bad = link_cert(certa_ca_cert(f->ca), next, certa_ca_key(f->ca));
+    write_pem(r.own, bad);
+    assert_true(restart_with(f, &r) < 0);
+    assert_non_null(strstr(certa_error_last(), "oldWithNew"));
+    certa_error_clear();
+    X509_free(bad);
+    X509_free(back);
+    certa_ca_free(nca);
+    X509_free(cross);
+    X509_free(next);
+}
+
+static void test_genm_root_update_none(void **state)
+{
+    struct fixture *f = *state;
+    /* no [ca] next_ca_cert: the infoValue is absent (RFC 9483 4.3.2) */
+    STACK_OF(OSSL_CMP_ITAV) *items = genm_one(f, CMP_OID_ROOTCA_CERT, certa_ca_cert(f->ca));
+    assert_null(rootca_value(items));
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    items = genm_one(f, CMP_OID_ROOTCA_KEY_UPDATE, NULL);
+    assert_null(rootca_value(items));
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    /* an unknown infoType is echoed without a value, as before */
+    items = genm_one(f, "1.3.6.1.5.5.7.4.99", NULL);
+    assert_int_equal(sk_OSSL_CMP_ITAV_num(items), 1);
+    char oid[64];
+    OBJ_obj2txt(oid, sizeof(oid), OSSL_CMP_ITAV_get0_type(sk_OSSL_CMP_ITAV_value(items, 0)), 1);
+    assert_string_equal(oid, "1.3.6.1.5.5.7.4.99");
+    assert_null(OSSL_CMP_ITAV_get0_value(sk_OSSL_CMP_ITAV_value(items, 0)));
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    /* caCerts still answered beside a root CA update */
+    struct client cl;
+    client_init(&cl, f, NULL, NULL, NULL);
+    client_mac(&cl, f->ref, f->secret);
+    assert_true(OSSL_CMP_CTX_push0_genm_ITAV(cl.c, OSSL_CMP_ITAV_create(OBJ_nid2obj(NID_id_it_caCerts), NULL)));
+    assert_true(OSSL_CMP_CTX_push0_genm_ITAV(cl.c, OSSL_CMP_ITAV_create(OBJ_txt2obj(CMP_OID_ROOTCA_CERT, 1), NULL)));
+    items = OSSL_CMP_exec_GENM_ses(cl.c);
+    assert_non_null(items);
+    assert_int_equal(sk_OSSL_CMP_ITAV_num(items), 2);
+    STACK_OF(X509) *certs = cmp_certs_decode(OSSL_CMP_ITAV_get0_value(sk_OSSL_CMP_ITAV_value(items, 0)));
+    assert_non_null(certs);
+    assert_int_equal(X509_cmp(sk_X509_value(certs, 0), certa_ca_cert(f->ca)), 0);
+    sk_X509_pop_free(certs, X509_free);
+    assert_true(cmp_oid_is(OSSL_CMP_ITAV_get0_type(sk_OSSL_CMP_ITAV_value(items, 1)), CMP_OID_ROOTCA_KEY_UPDATE));
+    sk_OSSL_CMP_ITAV_pop_free(items, OSSL_CMP_ITAV_free);
+    client_free(&cl);
+}
+
+/* A bad rollover configuration stops the start with a message naming it. */
+static void refused_start(struct fixture *f, struct rollover_cfg *r, const char *words)
+{
+    void *before = f->state;
+    int rc = restart_with(f, r);
+    assert_true(rc < 0);
+    assert_ptr_equal(f->state, before);
+    if (strstr(certa_error_last(), words) == NULL)
+        fail_msg("error '%s' lacks '%s'", certa_error_last(), words);
+    certa_error_clear();
+}
+
+static void test_bad_next_ca_refused(void **state)
+{
+    struct fixture *f = *state;
+    struct rollover_cfg r = { "", "", "" };
+    char next[600], sub[600], garbage[600];
+    make_ca(f, "next", "CN=CMP Next CA", NULL, next, sizeof(next));
+    /* not a certificate */
+    snprintf(garbage, sizeof(garbage), "%s/garbage.pem", f->dir);
+    FILE *fp = fopen(garbage, "w");
+    assert_non_null(fp);
+    fputs("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", fp);
+    fclose(fp);
+    snprintf(r.next, sizeof(r.next), "%s", garbage);
+    refused_start(f, &r, "not a certificate");
+    /* missing file */
+    snprintf(r.next, sizeof(r.next), "%s/nosuch.pem", f->dir);
+    refused_start(f, &r, "nosuch.pem");
+    /* not self-signed: an intermediate of the current CA */
+    make_ca(f, "sub", "CN=CMP Sub CA", f->cadir, sub, sizeof(sub));
+    snprintf(r.next, sizeof(r.next), "%s", sub);
+    refused_start(f, &r, "not self-signed");
+    /* not a CA: an end-entity certificate */
+    EVP_PKEY *k;
+    X509 *ee = enroll_mac(f, &k);
+    snprintf(r.next, sizeof(r.next), "%s/ee.pem", f->dir);
+    write_pem(r.next, ee);
+    refused_start(f, &r, "not a CA certificate");
+    /* expired: the next root re-signed with a past notAfter */
+    certa_ca *nca = NULL;
+    char ndir[600];
+    snprintf(ndir, sizeof(ndir), "%s/next", f->dir);
+    assert_int_equal(certa_ca_open(ndir, NULL, 0, &nca), 0);
+    X509 *old = X509_dup(certa_ca_cert(nca));
+    assert_non_null(ASN1_TIME_adj(X509_getm_notBefore(old), time(NULL), -10, 0));
+    assert_non_null(ASN1_TIME_adj(X509_getm_notAfter(old), time(NULL), -1, 0));
+    assert_true(X509_sign(old, certa_ca_key(nca), EVP_sha256()) > 0);
+    snprintf(r.next, sizeof(r.next), "%s/expired.pem", f->dir);
+    write_pem(r.next, old);
+    refused_start(f, &r, "expired");
+    /* the current CA is no update */
+    snprintf(r.next, sizeof(r.next), "%s/ca.crt", f->cadir);
+    refused_start(f, &r, "current CA");
+    /* a cross certificate not signed by the current CA key */
+    snprintf(r.next, sizeof(r.next), "%s", next);
+    X509 *bad = link_cert(certa_ca_cert(nca), certa_ca_cert(f->ca), certa_ca_key(nca));
+    snprintf(r.cross, sizeof(r.cross), "%s/badcross.pem", f->dir);
+    write_pem(r.cross, bad);
+    refused_start(f, &r, "not signed by the expected CA key");
+    /* ... nor one with another key */
+    X509 *other = link_cert(certa_ca_cert(f->ca), certa_ca_cert(f->ca), certa_ca_key(f->ca));
+    write_pem(r.cross, other);
+    refused_start(f, &r, "expected public key");
+    /* the good configuration still starts */
+    r.cross[0] = 0;
+    assert_int_equal(restart_with(f, &r), 0);
+    X509_free(other);
+    X509_free(bad);
+    X509_free(old);
+    certa_ca_free(nca);
+    X509_free(ee);
+    EVP_PKEY_free(k);
+}
+
+/* The client's checks of a RootCaKeyUpdateContent (cmp_rootca_check). */
+static void test_rootca_client_checks(void **state)
+{
+    struct fixture *f = *state;
+    char next_path[600], sub_path[600], ndir[600];
+    make_ca(f, "next", "CN=CMP Next CA", NULL, next_path, sizeof(next_path));
+    make_ca(f, "sub", "CN=CMP Sub CA", f->cadir, sub_path, sizeof(sub_path));
+    snprintf(ndir, sizeof(ndir), "%s/next", f->dir);
+    certa_ca *nca = NULL;
+    assert_int_equal(certa_ca_open(ndir, NULL, 0, &nca), 0);
+    X509 *cur = certa_ca_cert(f->ca), *next = certa_ca_cert(nca), *sub = read_pem(sub_path);
+    X509 *nwo = link_cert(next, cur, certa_ca_key(f->ca));
+    X509 *own = link_cert(cur, next, certa_ca_key(nca));
+    assert_int_equal(cmp_rootca_check(cur, next, NULL, NULL), 0);
+    assert_int_equal(cmp_rootca_check(cur, next, nwo, own), 0);
+    /* not self-signed, the current CA itself */
+    assert_true(cmp_rootca_check(cur, sub, NULL, NULL) < 0);
+    assert_non_null(strstr(certa_error_last(), "not self-signed"));
+    assert_true(cmp_rootca_check(cur, cur, NULL, NULL) < 0);
+    /* newWithOld signed by the new key, or carrying another key */
+    X509 *self_link = link_cert(next, cur, certa_ca_key(nca));
+    assert_true(cmp_rootca_check(cur, next, self_link, NULL) < 0);
+    assert_non_null(strstr(certa_error_last(), "newWithOld"));
+    X509 *wrong_key = link_cert(sub, cur, certa_ca_key(f->ca));
+    assert_true(cmp_rootca_check(cur, next, wrong_key, NULL) < 0);
+    /* oldWithNew swapped for newWithOld */
+    assert_true(cmp_rootca_check(cur, next, NULL, nwo) < 0);
+    assert_non_null(strstr(certa_error_last(), "oldWithNew"));
+    /* the encoding round-trips all three */
+    ASN1_STRING *der = NULL;
+    assert_int_equal(cmp_rootca_encode(next, nwo, own, &der), 0);
+    ASN1_TYPE *t = ASN1_TYPE_new();
+    ASN1_TYPE_set(t, V_ASN1_SEQUENCE, der);
+    X509 *a, *b, *c;
+    assert_int_equal(cmp_rootca_decode(t, &a, &b, &c), 0);
+    assert_int_equal(X509_cmp(a, next), 0);
+    assert_int_equal(X509_cmp(b, nwo), 0);
+    assert_int_equal(X509_cmp(c, own), 0);
+    X509_free(a);
+    X509_free(b);
+    X509_free(c);
+    /* a SEQUENCE without a certificate does not decode */
+    unsigned char junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+    ASN1_STRING_set(t->value.sequence, junk, sizeof(junk));
+    assert_true(cmp_rootca_decode(t, &a, &b, &c) < 0);
+    ASN1_TYPE_free(t);
+    certa_error_clear();
+    X509_free(wrong_key);
+    X509_free(self_link);
+    X509_free(own);
+    X509_free(nwo);
+    X509_free(sub);
+    certa_ca_free(nca);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -900,6 +1259,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_manual_rejected, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_ca_certs, setup, teardown),
         cmocka_unit_test_setup_teardown(test_genm_template, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genm_root_update, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genm_root_update_cross, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_genm_root_update_none, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_next_ca_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rootca_client_checks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_certconf_rejection_revokes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reused_sender_nonce, setup, teardown),
         cmocka_unit_test_setup_teardown(test_secret_subject_and_expiry, setup, teardown),

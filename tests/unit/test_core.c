@@ -88,6 +88,33 @@ static void test_atomic_write_to_device(void **state)
     test_tmpdir_remove(dir);
 }
 
+/* A passphrase file's first line, without its line end; a missing or too
+ * large file is refused with nothing returned. */
+static void test_read_first_line(void **state)
+{
+    (void)state;
+    char *dir = test_tmpdir("line");
+    char path[512], *line = (char *)"x";
+    size_t len = 99;
+    snprintf(path, sizeof(path), "%s/pass", dir);
+    assert_int_equal(certa_file_write_atomic(path, "s3cret\r\nsecond\n", 15, 0600), 0);
+    assert_int_equal(certa_file_read_first_line(path, 100, &line, &len), 0);
+    assert_string_equal(line, "s3cret");
+    assert_int_equal(len, 6);
+    free(line);
+    assert_int_equal(certa_file_read_first_line(path, 10, &line, &len), CERTA_ETOOBIG);
+    assert_null(line);
+    assert_int_equal(certa_file_write_atomic(path, "\nrest\n", 6, 0600), 0);
+    assert_int_equal(certa_file_read_first_line(path, 100, &line, &len), 0);
+    assert_string_equal(line, "");
+    assert_int_equal(len, 0);
+    free(line);
+    snprintf(path, sizeof(path), "%s/missing", dir);
+    assert_int_equal(certa_file_read_first_line(path, 100, &line, &len), CERTA_ENOTFOUND);
+    assert_null(line);
+    test_tmpdir_remove(dir);
+}
+
 static void test_buf_appendf(void **state)
 {
     (void)state;
@@ -109,6 +136,7 @@ int main(void)
         cmocka_unit_test(test_atomic_write_and_bounded_read),
         cmocka_unit_test(test_atomic_write_to_device),
         cmocka_unit_test(test_buf_appendf),
+        cmocka_unit_test(test_read_first_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -78,15 +78,6 @@ static void fx_free(struct fx *f)
     test_tmpdir_remove(f->dir);
 }
 
-static void add_cert(certa_store *s, const char *serial)
-{
-    static unsigned char der[] = { 0x30, 0x00 };
-    struct certa_cert_row row = { .subject = (char *)"CN=dev", .der = der, .der_len = 2,
-                                  .not_after = 4000000000LL };
-    snprintf(row.serial, sizeof(row.serial), "%s", serial);
-    assert_int_equal(certa_store_cert_insert(s, &row), 0);
-}
-
 /* Builds a CRL, writes it as DER and has openssl verify it and print it. */
 static void build_and_verify(struct fx *f, int64_t number, int64_t base, int64_t since,
                              const char *idp, const char *name, int64_t *max_seq)
@@ -190,10 +181,10 @@ static void test_full_and_delta(void **state)
     (void)state;
     struct fx f;
     fx_init(&f, "ec");
-    add_cert(f.s, "1a2b");
-    add_cert(f.s, "3c4d");
-    add_cert(f.s, "5e6f");
-    add_cert(f.s, "7a8b");
+    test_store_add_cert(f.s, "1a2b");
+    test_store_add_cert(f.s, "3c4d");
+    test_store_add_cert(f.s, "5e6f");
+    test_store_add_cert(f.s, "7a8b");
     assert_int_equal(certa_crl_store_revoke(f.s, "1a2b", CERTA_REASON_KEY_COMPROMISE,
                                             1700000000, 1690000000), 0);
     assert_int_equal(certa_crl_store_revoke(f.s, "3c4d", CERTA_REASON_CERTIFICATE_HOLD,
@@ -242,7 +233,7 @@ static void test_empty_rsa_ed25519(void **state)
     fx_init(&f, "rsa");
     build_and_verify(&f, 1, -1, 0, NULL, "empty", NULL);
     assert_true(text_has(&f, "empty", "No Revoked Certificates"));
-    add_cert(f.s, "0badc0de");
+    test_store_add_cert(f.s, "0badc0de");
     assert_int_equal(certa_crl_store_revoke(f.s, "0badc0de", 9, 1700000000, 0), 0);
     /* Several builds: RSA signatures end in zero octets now and then, which
      * must survive the BIT STRING encoding. */
@@ -252,7 +243,7 @@ static void test_empty_rsa_ed25519(void **state)
     }
     fx_free(&f);
     fx_init(&f, "ed25519");
-    add_cert(f.s, "01");
+    test_store_add_cert(f.s, "01");
     assert_int_equal(certa_crl_store_revoke(f.s, "01", 10, 1700000000, 0), 0);
     build_and_verify(&f, 1, -1, 0, NULL, "ed", NULL);
     assert_true(text_has(&f, "ed", "verify OK"));
@@ -269,7 +260,7 @@ static void test_ten_thousand(void **state)
     assert_int_equal(certa_store_begin(f.s), 0);
     for (int i = 0; i < 10000; i++) {
         snprintf(serial, sizeof(serial), "7f%030x", i + 1);
-        add_cert(f.s, serial);
+        test_store_add_cert(f.s, serial);
         assert_int_equal(certa_crl_store_revoke(f.s, serial, i % 6, 1700000000 + i, 0), 0);
     }
     assert_int_equal(certa_store_commit(f.s), 0);

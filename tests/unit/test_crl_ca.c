@@ -24,27 +24,17 @@ static void hook(certa_ca *ca, const char *serial, void *arg)
     snprintf(f->last, sizeof(f->last), "%s", serial);
 }
 
-static void add_cert(certa_ca *ca, const char *serial)
-{
-    static unsigned char der[] = { 0x30, 0x00 };
-    struct certa_cert_row row = { .subject = (char *)"CN=dev", .der = der, .der_len = 2,
-                                  .not_after = 4000000000LL };
-    snprintf(row.serial, sizeof(row.serial), "%s", serial);
-    assert_int_equal(certa_store_cert_insert(certa_ca_store(ca), &row), 0);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     f->dir = test_tmpdir("crlca");
     snprintf(f->cadir, sizeof(f->cadir), "%s/ca", f->dir);
-    struct certa_ca_init_params p = { .dir = f->cadir, .subject = "CN=Unit CA", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(f->cadir, "CN=Unit CA");
     assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
     certa_ca_set_revoke_hook(f->ca, hook, f);
-    add_cert(f->ca, "a1");
-    add_cert(f->ca, "a2");
-    add_cert(f->ca, "a3");
+    test_store_add_cert(certa_ca_store(f->ca), "a1");
+    test_store_add_cert(certa_ca_store(f->ca), "a2");
+    test_store_add_cert(certa_ca_store(f->ca), "a3");
     *state = f;
     return 0;
 }

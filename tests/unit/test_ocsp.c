@@ -27,15 +27,6 @@ struct fx {
     void *svc;
 };
 
-static void add_cert(certa_ca *ca, const char *serial)
-{
-    static unsigned char der[] = { 0x30, 0x00 };
-    struct certa_cert_row row = { .subject = (char *)"CN=dev", .der = der, .der_len = 2,
-                                  .not_after = 4000000000LL };
-    snprintf(row.serial, sizeof(row.serial), "%s", serial);
-    assert_int_equal(certa_store_cert_insert(certa_ca_store(ca), &row), 0);
-}
-
 static const char *setting_none(void *arg, const char *section, const char *key)
 {
     (void)arg, (void)section, (void)key;
@@ -54,18 +45,16 @@ static int setup(void **state)
     f->dir = test_tmpdir("ocsp");
     snprintf(f->cadir, sizeof(f->cadir), "%s/ca", f->dir);
     snprintf(f->otherdir, sizeof(f->otherdir), "%s/other", f->dir);
-    struct certa_ca_init_params p = { .dir = f->cadir, .subject = "CN=Unit OCSP CA", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(f->cadir, "CN=Unit OCSP CA");
     /* Another CA with the same subject name: only the key hash tells them apart. */
-    struct certa_ca_init_params q = { .dir = f->otherdir, .subject = "CN=Unit OCSP CA", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&q), 0);
+    test_ca_init(f->otherdir, "CN=Unit OCSP CA");
     assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
     assert_int_equal(certa_ca_open(f->cadir, NULL, CERTA_CA_NOKEY, &f->ca2), 0);
     assert_int_equal(certa_ca_open(f->otherdir, NULL, 0, &f->other), 0);
-    add_cert(f->ca, "a1");
-    add_cert(f->ca, "a2");
-    add_cert(f->ca, "1b3");
-    add_cert(f->other, "a1");
+    test_store_add_cert(certa_ca_store(f->ca), "a1");
+    test_store_add_cert(certa_ca_store(f->ca), "a2");
+    test_store_add_cert(certa_ca_store(f->ca), "1b3");
+    test_store_add_cert(certa_ca_store(f->other), "a1");
     start_service(f);
     *state = f;
     return 0;
@@ -712,7 +701,7 @@ static void test_key_types(void **state)
                                           .path_len = -1 };
         assert_int_equal(certa_ca_init(&p), 0);
         assert_int_equal(certa_ca_open(dir, NULL, 0, &ca), 0);
-        add_cert(ca, "77");
+        test_store_add_cert(certa_ca_store(ca), "77");
         struct certa_service_env env = { .ca = ca, .setting = setting_none };
         assert_int_equal(certa_service_ocsp.start(&env, &svc), 0);
         const char *const ids[] = { "77", NULL };

@@ -24,8 +24,7 @@ static int setup(void **state)
     f->dir = test_tmpdir("pipeline");
     char sub[512];
     snprintf(sub, sizeof(sub), "%s/ca", f->dir);
-    struct certa_ca_init_params p = { .dir = sub, .subject = "CN=Pipeline Test", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(sub, "CN=Pipeline Test");
     assert_int_equal(certa_ca_open(sub, NULL, 0, &f->ca), 0);
     assert_int_equal(certa_key_generate("ec:p256", &f->key), 0);
     *state = f;

@@ -15,8 +15,7 @@ static char *make_ca(const char *extra_conf)
     char *dir = test_tmpdir("profile");
     char sub[512];
     snprintf(sub, sizeof(sub), "%s/ca", dir);
-    struct certa_ca_init_params p = { .dir = sub, .subject = "CN=Profile Test", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(sub, "CN=Profile Test");
     if (extra_conf != NULL) {
         char conf[600];
         snprintf(conf, sizeof(conf), "%s/ca.conf", sub);

@@ -24,26 +24,16 @@ struct fx {
     char crl[128], delta[128], crt[128];
 };
 
-static void add_cert(certa_ca *ca, const char *serial)
-{
-    static unsigned char der[] = { 0x30, 0x00 };
-    struct certa_cert_row row = { .subject = (char *)"CN=dev", .der = der, .der_len = 2,
-                                  .not_after = 4000000000LL };
-    snprintf(row.serial, sizeof(row.serial), "%s", serial);
-    assert_int_equal(certa_store_cert_insert(certa_ca_store(ca), &row), 0);
-}
-
 static int setup(void **state)
 {
     struct fx *f = calloc(1, sizeof(*f));
     f->dir = test_tmpdir("publish");
     snprintf(f->cadir, sizeof(f->cadir), "%s/unitca", f->dir);
-    struct certa_ca_init_params p = { .dir = f->cadir, .subject = "CN=Unit CRL CA", .path_len = -1 };
-    assert_int_equal(certa_ca_init(&p), 0);
+    test_ca_init(f->cadir, "CN=Unit CRL CA");
     assert_int_equal(certa_ca_open(f->cadir, NULL, 0, &f->ca), 0);
     assert_int_equal(certa_ca_open(f->cadir, NULL, CERTA_CA_NOKEY, &f->ca2), 0);
-    add_cert(f->ca, "a1");
-    add_cert(f->ca, "a2");
+    test_store_add_cert(certa_ca_store(f->ca), "a1");
+    test_store_add_cert(certa_ca_store(f->ca), "a2");
     struct certa_service_env env = { .ca = f->ca };
     assert_int_equal(certa_service_publish.start(&env, &f->svc), 0);
     snprintf(f->crl, sizeof(f->crl), "/crl/%s.crl", certa_ca_name(f->ca));

@@ -29,6 +29,7 @@ struct ca_env {
     X509 *recipient;            /* the certificate GetCACert names for encryption */
     const char *profile;        /* [scep] profile override, or NULL */
     const char *legacy;
+    const char *clock_skew;
 };
 
 struct world {
@@ -59,6 +60,8 @@ static const char *env_setting(void *arg, const char *section, const char *key)
         return e->profile;
     if (strcmp(key, "legacy") == 0)
         return e->legacy;
+    if (strcmp(key, "clock_skew") == 0)
+        return e->clock_skew;
     return NULL;
 }
 
@@ -132,6 +135,7 @@ struct msg_opts {
     X509 *recipient;            /* NULL: the CA env's */
     X509 *signer;
     EVP_PKEY *key;
+    int64_t signing_time_offset;    /* seconds from now; 0: OpenSSL's own (now) */
 };
 
 /* A pkiMessage: inner enveloped for the recipient, signed by signer/key. */
@@ -160,6 +164,10 @@ static void build_msg(struct ca_env *e, const struct msg_opts *o, const unsigned
     assert_true(add_str(si, W.nid_type, type));
     assert_true(add_str(si, W.nid_txid, o->txid));
     assert_true(PKCS7_add_signed_attribute(si, W.nid_snonce, V_ASN1_OCTET_STRING, os));
+    if (o->signing_time_offset != 0) {
+        ASN1_TIME *t = X509_time_adj(NULL, (long)o->signing_time_offset, NULL);
+        assert_true(PKCS7_add0_attrib_signing_time(si, t));
+    }
     BIO *data = BIO_new_mem_buf(envder, envlen);
     assert_int_equal(PKCS7_final(p7, data, PKCS7_BINARY), 1);
     *der = NULL;
@@ -386,21 +394,23 @@ static void test_caps(void **state)
     assert_int_equal(call(&W.rsa, "GET", "operation=GetCACaps", NULL, 0, &res), 0);
     assert_int_equal(res.status, 200);
     char *caps = strndup((char *)res.body.data, res.body.len);
-    const char *want[] = { "POSTPKIOperation\n", "SHA-256\n", "SHA-512\n", "AES\n", "DES3\n",
+    const char *want[] = { "POSTPKIOperation\n", "SHA-256\n", "SHA-512\n", "AES\n",
                            "SCEPStandard\n", "Renewal\n" };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         assert_non_null(strstr(caps, want[i]));
     assert_null(strstr(caps, "SHA-1"));
+    assert_null(strstr(caps, "DES3"));
     assert_null(strstr(caps, "GetNextCACert"));
     free(caps);
     certa_buf_free(&res.body);
 
-    /* legacy = yes advertises SHA-1 */
+    /* legacy = yes advertises SHA-1 and DES3 */
     struct ca_env leg = { .ca = W.rsa.ca, .legacy = "yes" };
     assert_int_equal(start(&leg), 0);
     assert_int_equal(call(&leg, "GET", "operation=GetCACaps", NULL, 0, &res), 0);
     caps = strndup((char *)res.body.data, res.body.len);
     assert_non_null(strstr(caps, "SHA-1\n"));
+    assert_non_null(strstr(caps, "DES3\n"));
     free(caps);
     certa_buf_free(&res.body);
     certa_service_scep.stop(leg.state);
@@ -493,16 +503,26 @@ static void test_enroll_rsa_ca(void **state)
     reply_clear(&r);
 }
 
+static void expect_fail(struct ca_env *e, struct reply *r, int fail, int64_t c0, int64_t q0);
+
 static void test_enroll_ec_ra_des3_aes256(void **state)
 {
     (void)state;
     struct reply r;
-    enroll(&W.ec, W.k1, W.self1, "tx-ec-1", "CN=device-one", challenge(&W.ec, "device-*", 0),
+    /* DES3 is for old devices: badAlg, nothing stored, unless legacy = yes. */
+    int64_t c0 = rows(&W.ec, 0), q0 = rows(&W.ec, 1);
+    enroll(&W.ec, W.k1, W.self1, "tx-ec-des3", "CN=device-one", challenge(&W.ec, "device-*", 0),
+           EVP_des_ede3_cbc(), &r);
+    expect_fail(&W.ec, &r, 0, c0, q0);
+    struct ca_env legacy = { .ca = W.ec.ca, .legacy = "yes", .recipient = W.ec.recipient };
+    assert_int_equal(start(&legacy), 0);
+    enroll(&legacy, W.k1, W.self1, "tx-ec-1", "CN=device-one", challenge(&W.ec, "device-*", 0),
            EVP_des_ede3_cbc(), &r);
     assert_int_equal(r.status, 0);
     assert_int_equal(r.cipher_nid, NID_des_ede3_cbc);   /* the cipher the client used */
     assert_issued_by(&W.ec, r.cert);
     reply_clear(&r);
+    certa_service_scep.stop(legacy.state);
     enroll(&W.ec, W.k2, W.self2, "tx-ec-2", "CN=device-two", challenge(&W.ec, NULL, 0),
            EVP_aes_256_cbc(), &r);
     assert_int_equal(r.status, 0);
@@ -825,6 +845,18 @@ static void test_renewal(void **state)
     pkiop(&W.rsa, &o, csr, len, &r);
     expect_fail(&W.rsa, &r, 2, c0, q0);
     OPENSSL_free(csr);
+    /* a PKCSReq from that revoked certificate bringing a password enrolls afresh */
+    csr_der(W.k2, "CN=renew-me", challenge(&W.rsa, NULL, 0), &csr, &len);
+    o.type = 19;
+    o.txid = "tx-ren-5";
+    pkiop(&W.rsa, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    assert_issued_by(&W.rsa, r.cert);
+    reply_clear(&r);
+    struct find_ctx fc2 = { .txid = "tx-ren-5" };
+    assert_true(certa_store_request_list(certa_ca_store(W.rsa.ca), -1, find_req, &fc2) >= 0);
+    assert_true(strncmp(fc2.requester, "challenge:", 10) == 0);
+    OPENSSL_free(csr);
     X509_free(cur);
 }
 
@@ -1037,6 +1069,39 @@ static void test_concurrent_workers(void **state)
         certa_ca_free(w[t].ca);
 }
 
+/* [scep] clock_skew: a signingTime too far from the CA's clock is badTime;
+ * within it, issued. Without the setting the time is not checked. */
+static void test_bad_time(void **state)
+{
+    (void)state;
+    struct ca_env skew = { .ca = W.rsa.ca, .clock_skew = "600", .recipient = W.rsa.recipient };
+    assert_int_equal(start(&skew), 0);
+    struct reply r;
+    unsigned char *csr;
+    size_t len;
+    int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
+    csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o = { .type = 19, .txid = "tx-time-1", .signer = W.self1, .key = W.k1,
+                          .signing_time_offset = -86400 };
+    pkiop(&skew, &o, csr, len, &r);
+    expect_fail(&W.rsa, &r, 3, c0, q0);
+    o.txid = "tx-time-2";
+    o.signing_time_offset = -120;
+    pkiop(&skew, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+    /* the default service does not look at the clock */
+    csr_der(W.k2, "CN=device-two", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o2 = { .type = 19, .txid = "tx-time-3", .signer = W.self2, .key = W.k2,
+                           .signing_time_offset = -86400 * 400 };
+    pkiop(&W.rsa, &o2, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+    certa_service_scep.stop(skew.state);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1056,6 +1121,7 @@ int main(void)
         cmocka_unit_test(test_getcert_getcrl_get),
         cmocka_unit_test(test_legacy_gate),
         cmocka_unit_test(test_concurrent_workers),
+        cmocka_unit_test(test_bad_time),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

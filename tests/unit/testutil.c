@@ -1,4 +1,4 @@
-/* Temporary directories and shell helpers for unit tests. */
+/* Temporary directories, shell and CA set-up helpers for unit tests. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,4 +37,19 @@ void test_tmpdir_remove(char *path)
         return;
     test_sh("rm -rf '%s'", path);
     free(path);
+}
+
+void test_ca_init(const char *dir, const char *subject)
+{
+    struct certa_ca_init_params p = { .dir = dir, .subject = subject, .path_len = -1 };
+    assert_int_equal(certa_ca_init(&p), 0);
+}
+
+void test_store_add_cert(certa_store *s, const char *serial)
+{
+    static unsigned char der[] = { 0x30, 0x00 };
+    struct certa_cert_row row = { .subject = (char *)"CN=dev", .der = der, .der_len = 2,
+                                  .not_after = 4000000000LL };
+    snprintf(row.serial, sizeof(row.serial), "%s", serial);
+    assert_int_equal(certa_store_cert_insert(s, &row), 0);
 }
