@@ -124,7 +124,11 @@ enum certa_reject_kind {
 
 struct certa_issue_result {
     int decision;               /* CERTA_DECISION_* */
-    X509 *cert;                 /* ISSUED: the certificate, owned by the result */
+    X509 *cert;                 /* ISSUED: the certificate, owned by the result.
+                                   Its SubjectPublicKeyInfo is copied from the
+                                   request, not decoded (decoding is OpenSSL 3.0's
+                                   slowest step): X509_get0_pubkey() is NULL on it;
+                                   use the request's key, or re-read the DER. */
     int64_t request_id;         /* PENDING (and ISSUED from a stored request) */
     int reject_kind;            /* REJECTED: CERTA_REJECT_* */
     char reason[256];           /* REJECTED: what was refused, for humans */
