@@ -6,7 +6,7 @@ set -euo pipefail
 
 build=(build-essential cmake pkg-config libssl-dev openssl libevent-dev
        libcurl4-openssl-dev libsqlite3-dev sqlite3 libjansson-dev libinih-dev
-       libldap-dev libpq-dev libcmocka-dev)
+       libldap-dev libpq-dev libcmocka-dev libmimalloc-dev)
 peers=(python3 python3-cryptography certmonger strongswan-pki
        libstrongswan-extra-plugins libstrongswan-standard-plugins scep
        slapd ldap-utils postgresql iproute2 curl dbus-daemon)
