@@ -31,6 +31,7 @@ struct ocsp_meta {
     int64_t refresh_at;            /* tick() re-signs from here on */
     int64_t stale_at;              /* the hot path stops serving it from here */
     char etag[48];                 /* quoted */
+    char detail[64];               /* "ocsp good serial=HEX", for the log line */
     int state;                     /* CERTA_STATE_* */
 };
 

@@ -162,34 +162,6 @@ static const struct ocsp_signer *signer_now(const struct ocsp_state *st, int64_t
     return &st->ca_signer;
 }
 
-static void fill_meta(const struct ocsp_state *st, int64_t now, int64_t next, int state,
-                      const certa_buf *der, struct ocsp_meta *m)
-{
-    int64_t margin = st->margin < next - now ? st->margin : (next - now) / 2;
-    m->this_update = now;
-    m->next_update = next;
-    m->refresh_at = next - margin;
-    m->stale_at = next - margin / 2;
-    m->state = state;
-    if (publish_etag(der->data, der->len, m->etag, sizeof(m->etag)) < 0)
-        m->etag[0] = '\0';
-}
-
-static void cache_headers(struct certa_http_response *res, const struct ocsp_meta *m, int64_t now)
-{
-    int64_t age = m->next_update - now;
-    snprintf(res->etag, sizeof(res->etag), "%s", m->etag);
-    snprintf(res->cache_control, sizeof(res->cache_control),
-             "max-age=%lld, public, no-transform, must-revalidate", (long long)(age > 0 ? age : 0));
-    res->last_modified = m->this_update;
-    res->expires = m->next_update;
-}
-
-static int respond_der(struct certa_http_response *res, const certa_buf *der)
-{
-    return certa_http_respond(res, 200, "application/ocsp-response", der->data, der->len);
-}
-
 static const char *state_name(int state)
 {
     return state == CERTA_STATE_GOOD ? "good" : state == CERTA_STATE_REVOKED ? "revoked" : "unknown";
@@ -202,6 +174,70 @@ static void serial_text(const unsigned char *s, size_t n, char *out)
         return;
     }
     certa_hex_encode(s, n > 20 ? 20 : n, out);
+}
+
+/* Everything about an answer that does not change until it is re-signed is
+ * worked out here once, so serving it from the cache formats nothing but
+ * the max-age. */
+static void fill_meta(const struct ocsp_state *st, int64_t now, int64_t next, int state,
+                      const unsigned char *serial, size_t slen, const certa_buf *der,
+                      struct ocsp_meta *m)
+{
+    int64_t margin = st->margin < next - now ? st->margin : (next - now) / 2;
+    char stext[2 * 20 + 1];
+    m->this_update = now;
+    m->next_update = next;
+    m->refresh_at = next - margin;
+    m->stale_at = next - margin / 2;
+    m->state = state;
+    if (publish_etag(der->data, der->len, m->etag, sizeof(m->etag)) < 0)
+        m->etag[0] = '\0';
+    serial_text(serial, slen, stext);
+    snprintf(m->detail, sizeof(m->detail), "ocsp %s serial=%s", state_name(state), stext);
+}
+
+/* Appends s at *pos in buf (cap bytes, NUL kept in bounds). */
+static void put_str(char *buf, size_t cap, size_t *pos, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1 - *pos)
+        n = cap - 1 - *pos;
+    memcpy(buf + *pos, s, n);
+    *pos += n;
+    buf[*pos] = '\0';
+}
+
+static void put_num(char *buf, size_t cap, size_t *pos, uint64_t v)
+{
+    char digits[21];
+    size_t i = sizeof(digits) - 1;
+    digits[i] = '\0';
+    do {
+        digits[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    put_str(buf, cap, pos, digits + i);
+}
+
+/* RFC 5019 section 6.2: max-age until nextUpdate, the validators, and the
+ * response's own times for Last-Modified and Expires. Formatted by hand:
+ * this runs for every cached answer. */
+static void cache_headers(struct certa_http_response *res, const struct ocsp_meta *m, int64_t now)
+{
+    int64_t age = m->next_update - now;
+    size_t n = 0;
+    memcpy(res->etag, m->etag, sizeof(m->etag));
+    put_str(res->cache_control, sizeof(res->cache_control), &n, "max-age=");
+    put_num(res->cache_control, sizeof(res->cache_control), &n, (uint64_t)(age > 0 ? age : 0));
+    put_str(res->cache_control, sizeof(res->cache_control), &n,
+            ", public, no-transform, must-revalidate");
+    res->last_modified = m->this_update;
+    res->expires = m->next_update;
+}
+
+static int respond_der(struct certa_http_response *res, const certa_buf *der)
+{
+    return certa_http_respond(res, 200, "application/ocsp-response", der->data, der->len);
 }
 
 /* Signs a fresh answer (the cache missed, or the request has a nonce or
@@ -252,7 +288,7 @@ static int answer_signed(struct ocsp_state *st, certa_ca *ca, const struct certa
         snprintf(res->cache_control, sizeof(res->cache_control), "no-cache");
     } else {
         struct ocsp_meta m;
-        fill_meta(st, now, next, ans[0].st.state, &der, &m);
+        fill_meta(st, now, next, ans[0].st.state, first, first_len, &der, &m);
         if (cacheable && first_len > 0)
             ocsp_cache_put(st->cache, key, klen, first, first_len, der.data, der.len, &m, gen);
         cache_headers(res, &m, now);
@@ -274,20 +310,20 @@ static int serve_cached(struct ocsp_state *st, const struct certa_http_request *
     struct ocsp_meta m;
     uint64_t gen;
     int64_t now = ocsp_clock();
-    char stext[2 * 20 + 1];
+    size_t n = 0;
     if (!ocsp_cache_get(st->cache, key, klen, serial, slen, now, &res->body, &m, &gen))
         return 0;
     res->status = 200;
-    strcpy(res->content_type, "application/ocsp-response");
+    memcpy(res->content_type, "application/ocsp-response", sizeof("application/ocsp-response"));
     cache_headers(res, &m, now);
     if (is_get && publish_not_modified(req, m.etag, m.this_update)) {
         res->status = 304;
         res->content_type[0] = '\0';
         res->body.len = 0;
     }
-    serial_text(serial, slen, stext);
-    snprintf(res->log_detail, sizeof(res->log_detail), "ocsp %s serial=%s cached%s",
-             state_name(m.state), stext, res->status == 304 ? " not-modified" : "");
+    put_str(res->log_detail, sizeof(res->log_detail), &n, m.detail);
+    put_str(res->log_detail, sizeof(res->log_detail), &n,
+            res->status == 304 ? " cached not-modified" : " cached");
     return 1;
 }
 
@@ -422,7 +458,7 @@ static void refresh_one(struct ocsp_state *st, certa_ca *ca, const unsigned char
         goto out;
     }
     struct ocsp_meta m;
-    fill_meta(st, now, next, a.st.state, &der, &m);
+    fill_meta(st, now, next, a.st.state, serial, slen, &der, &m);
     ocsp_cache_put(st->cache, key, klen, serial, slen, der.data, der.len, &m, gen);
 out:
     certa_buf_free(&der);

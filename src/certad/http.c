@@ -118,15 +118,37 @@ static void add_date(struct evkeyvalq *h)
     evhttp_add_header(h, "Date", cached);
 }
 
-/* Sends res (the body moves to the reply without a copy) and returns its size. */
+/* Content-Length as evhttp would add it (it does not for HEAD, 1xx, 204
+ * and 304), formatted here rather than with its snprintf. */
+static void add_content_length(struct evkeyvalq *h, struct evhttp_request *req, int status,
+                               size_t len)
+{
+    char digits[24];
+    size_t i = sizeof(digits) - 1;
+    if (len == 0 || status < 200 || status == 204 || status == 304 ||
+        evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
+        return;     /* evhttp decides (Content-Length: 0, or none) */
+    digits[i] = '\0';
+    do {
+        digits[--i] = (char)('0' + len % 10);
+        len /= 10;
+    } while (len > 0);
+    evhttp_add_header(h, "Content-Length", digits + i);
+}
+
+/* Sends res (the body moves to the reply without a copy) and returns its
+ * size. evhttp looks for Date, Content-Length and Content-Type in this
+ * list before it sends, from the front: they go first. */
 static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping)
 {
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
+    size_t len = res->body.len;
     add_date(h);
-    if (stopping)   /* shutting down: this connection takes no further request */
-        evhttp_add_header(h, "Connection", "close");
+    add_content_length(h, req, res->status, len);
     if (res->content_type[0])
         evhttp_add_header(h, "Content-Type", res->content_type);
+    if (stopping)   /* shutting down: this connection takes no further request */
+        evhttp_add_header(h, "Connection", "close");
     if (res->etag[0])
         evhttp_add_header(h, "ETag", res->etag);
     if (res->cache_control[0])
@@ -136,7 +158,6 @@ static size_t send_response(struct evhttp_request *req, struct certa_http_respon
     if (res->expires > 0)
         http_date(h, "Expires", res->expires, 1);
     struct evbuffer *out = evhttp_request_get_output_buffer(req);
-    size_t len = res->body.len;
     if (len > 0 && evbuffer_add_reference(out, res->body.data, len, free_body, NULL) == 0)
         res->body.data = NULL;      /* owned by the evbuffer now */
     else if (len > 0)
@@ -144,6 +165,29 @@ static size_t send_response(struct evhttp_request *req, struct certa_http_respon
     certa_buf_free(&res->body);
     evhttp_send_reply(req, res->status, NULL, NULL);
     return len;
+}
+
+/* The request headers a module gets, in one pass over the list (the first
+ * of each name, as evhttp_find_header would give). */
+static void input_headers(struct evkeyvalq *h, struct certa_http_request *creq)
+{
+    for (struct evkeyval *kv = h->tqh_first; kv != NULL; kv = kv->next.tqe_next) {
+        const char *k = kv->key, **slot = NULL;
+        switch (k[0]) {
+        case 'C': case 'c':
+            if (evutil_ascii_strcasecmp(k, "Content-Type") == 0)
+                slot = &creq->content_type;
+            break;
+        case 'I': case 'i':
+            if (evutil_ascii_strcasecmp(k, "If-None-Match") == 0)
+                slot = &creq->if_none_match;
+            else if (evutil_ascii_strcasecmp(k, "If-Modified-Since") == 0)
+                slot = &creq->if_modified_since;
+            break;
+        }
+        if (slot != NULL && *slot == NULL)
+            *slot = kv->value;
+    }
 }
 
 static void dispatch(struct certad_worker *w, struct evhttp_request *req,
@@ -173,19 +217,16 @@ static void dispatch(struct certad_worker *w, struct evhttp_request *req,
         snprintf(res->log_detail, sizeof(res->log_detail), "body over max_body");
         return;
     }
-    struct evkeyvalq *ih = evhttp_request_get_input_headers(req);
     struct certa_http_request creq = {
         .method = method,
         .path = path,
         .query = query,
-        .content_type = evhttp_find_header(ih, "Content-Type"),
-        .if_none_match = evhttp_find_header(ih, "If-None-Match"),
-        .if_modified_since = evhttp_find_header(ih, "If-Modified-Since"),
         .body = blen ? evbuffer_pullup(in, -1) : NULL,
         .body_len = blen,
         .remote_addr = remote,
         .client_cert = peer,
     };
+    input_headers(evhttp_request_get_input_headers(req), &creq);
     const struct certa_service *s = g->svc[i];
     certa_error_clear();
     int rc = s->handle(g->state[i], w->ca, &creq, res);
@@ -223,8 +264,12 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     char *client = peer ? certa_name_text(X509_get_subject_name(peer)) : NULL;
     struct certa_http_response res = { .status = 500 };
     size_t plen = 0;
-    char *path = evhttp_uridecode(raw, 0, &plen);
-    if (path == NULL || strlen(path) != plen || path[0] != '/')
+    /* Most paths have nothing to decode: no copy for them. */
+    char *decoded = strchr(raw, '%') ? evhttp_uridecode(raw, 0, &plen) : NULL;
+    const char *path = decoded ? decoded : raw;
+    if (decoded != NULL && strlen(decoded) != plen)
+        path = NULL;    /* a %00 inside */
+    if (path == NULL || path[0] != '/')
         certa_http_respond_error(&res, 400, "bad request path");
     else
         dispatch(w, req, method, path, query, remote, peer, &res);
@@ -243,5 +288,5 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     };
     certad_log_request(&r);
     free(client);
-    free(path);
+    free(decoded);
 }

@@ -135,25 +135,42 @@ static void put_uint(struct line *l, unsigned long long v)
     put_raw(l, digits + i, sizeof(digits) - i);
 }
 
+/* Which bytes a token keeps as they are: printable ASCII except space,
+ * quote and backslash (bit 0), and, in quoted free text, space too (bit 1). */
+#define PLAIN(c) ((c) > 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\' ? 3 : (c) == ' ' ? 2 : 0)
+#define PLAIN4(c) PLAIN(c), PLAIN((c) + 1), PLAIN((c) + 2), PLAIN((c) + 3)
+#define PLAIN16(c) PLAIN4(c), PLAIN4((c) + 4), PLAIN4((c) + 8), PLAIN4((c) + 12)
+#define PLAIN64(c) PLAIN16(c), PLAIN16((c) + 16), PLAIN16((c) + 32), PLAIN16((c) + 48)
+static const unsigned char plain_class[256] = { PLAIN64(0), PLAIN64(64), PLAIN64(128), PLAIN64(192) };
+
 /* Appends v as one token: printable ASCII except space, quote and
  * backslash kept, the rest %XX (paths arrive %-encoded already, so they
- * read as sent); quoted, with spaces kept, when the caller wants free text. */
+ * read as sent); quoted, with spaces kept, when the caller wants free text.
+ * Runs of kept bytes are copied whole: this runs for every request. */
 static size_t put_value(char *out, size_t pos, size_t cap, const char *v, int quoted)
 {
     static const char hex[] = "0123456789ABCDEF";
+    const unsigned char mask = quoted ? 2 : 1;
     if (v == NULL || *v == '\0')
         v = "-";
     if (quoted && pos < cap)
         out[pos++] = '"';
-    for (const unsigned char *p = (const unsigned char *)v; *p && pos + 4 < cap; p++) {
-        int plain = *p > 0x20 && *p < 0x7f && *p != '"' && *p != '\\';
-        if (plain || (quoted && *p == ' ')) {
-            out[pos++] = (char)*p;
-        } else {
-            out[pos++] = '%';
-            out[pos++] = hex[*p >> 4];
-            out[pos++] = hex[*p & 15];
-        }
+    const unsigned char *p = (const unsigned char *)v;
+    while (*p && pos + 4 < cap) {
+        const unsigned char *run = p;
+        while (plain_class[*p] & mask)
+            p++;
+        size_t n = (size_t)(p - run);
+        if (n > cap - 4 - pos)
+            n = cap - 4 - pos;
+        memcpy(out + pos, run, n);
+        pos += n;
+        if (*p == '\0' || pos + 4 >= cap)
+            break;
+        out[pos++] = '%';
+        out[pos++] = hex[*p >> 4];
+        out[pos++] = hex[*p & 15];
+        p++;
     }
     if (quoted && pos < cap)
         out[pos++] = '"';

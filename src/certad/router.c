@@ -20,6 +20,10 @@ int certad_route(const struct certa_service *const *svcs, size_t n, const char *
     size_t best_len = 0;
     for (size_t i = 0; i < n; i++) {
         for (const char *const *p = svcs[i]->paths; p != NULL && *p != NULL; p++) {
+            /* A prefix is a prefix of path in either form: most differ
+             * from it in their second byte already (this runs per request). */
+            if ((*p)[0] != '\0' && (*p)[1] != '\0' && ((*p)[0] != path[0] || (*p)[1] != path[1]))
+                continue;
             size_t len = match(*p, path);
             if (len > best_len) {
                 best_len = len;
