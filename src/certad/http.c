@@ -7,6 +7,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 #include <event2/bufferevent_ssl.h>
+#include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include "certa/csr.h"
@@ -118,6 +119,27 @@ static void add_date(struct evkeyvalq *h)
     evhttp_add_header(h, "Date", cached);
 }
 
+/* evhttp hands a reply to its bufferevent, which writes it once the next
+ * loop turn finds the socket writable: two epoll_ctl calls and a turn per
+ * request. On a plain connection the reply is written here at once (as the
+ * bufferevent itself would, its output unfrozen for the write); when all of
+ * it went out, the bufferevent's write callback runs as it does once its
+ * output has drained: evhttp then finishes the request (and may free the
+ * connection). Anything left, or an error, stays with the bufferevent. */
+static void write_now(struct evhttp_connection *evcon)
+{
+    struct bufferevent *bev = evhttp_connection_get_bufferevent(evcon);
+    struct evbuffer *out = bufferevent_get_output(bev);
+    evutil_socket_t fd = bufferevent_getfd(bev);
+    if (fd < 0 || evbuffer_get_length(out) == 0)
+        return;
+    evbuffer_unfreeze(out, 1);
+    int n = evbuffer_write(out, fd);
+    evbuffer_freeze(out, 1);
+    if (n > 0 && evbuffer_get_length(out) == 0)
+        bufferevent_trigger(bev, EV_WRITE, 0);
+}
+
 /* Content-Length as evhttp would add it (it does not for HEAD, 1xx, 204
  * and 304), formatted here rather than with its snprintf. */
 static void add_content_length(struct evkeyvalq *h, struct evhttp_request *req, int status,
@@ -139,8 +161,10 @@ static void add_content_length(struct evkeyvalq *h, struct evhttp_request *req, 
 /* Sends res (the body moves to the reply without a copy) and returns its
  * size. evhttp looks for Date, Content-Length and Content-Type in this
  * list before it sends, from the front: they go first. */
-static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping)
+static size_t send_response(struct evhttp_request *req, struct certa_http_response *res, int stopping,
+                            int tls)
 {
+    struct evhttp_connection *evcon = evhttp_request_get_connection(req);
     struct evkeyvalq *h = evhttp_request_get_output_headers(req);
     size_t len = res->body.len;
     add_date(h);
@@ -163,7 +187,9 @@ static size_t send_response(struct evhttp_request *req, struct certa_http_respon
     else if (len > 0)
         evbuffer_add(out, res->body.data, len);
     certa_buf_free(&res->body);
-    evhttp_send_reply(req, res->status, NULL, NULL);
+    evhttp_send_reply(req, res->status, NULL, NULL);    /* req may be gone from here on */
+    if (evcon != NULL && !tls)
+        write_now(evcon);
     return len;
 }
 
@@ -278,7 +304,7 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     char detail[sizeof(res.log_detail)];
     memcpy(detail, res.log_detail, sizeof(detail));
     detail[sizeof(detail) - 1] = '\0';
-    size_t bytes = send_response(req, &res, w->stopping);
+    size_t bytes = send_response(req, &res, w->stopping, f->tls);
 
     clock_gettime(CLOCK_MONOTONIC, &t1);
     struct certad_logrec r = {
