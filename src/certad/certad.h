@@ -172,10 +172,10 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg);
 /* "ADDR:PORT" or "[ADDR6]:PORT" of the peer. */
 void certad_remote(struct evhttp_connection *evcon, char *buf, size_t len);
 
-/* ---- evprintf.c: libevent's evbuffer_add_printf, without printf for the
- * status line and headers evhttp writes. Counts, per thread, the lines it
- * assembled itself (tests see that libevent's calls arrive there). */
-extern _Thread_local unsigned long certad_evprintf_fast;
+/* ---- evfast.c: libevent's evbuffer_add_printf and evutil_ascii_strcasecmp,
+ * faster, for evhttp's per-request calls. Counts, per thread, the calls
+ * that took them (tests see that libevent's own calls arrive there). */
+extern _Thread_local unsigned long certad_evfast_hits;
 
 /* ---- healthz.c -------------------------------------------------------- */
 
