@@ -4,8 +4,7 @@
  * lookup takes one read lock and no allocation; the map owns the entries
  * once put and frees them (evicted oldest first, replaced, or at the end)
  * with the owner's callback, outside the lock. The hash is seeded per map
- * (FNV-1a) so clients cannot aim requests at one chain. Not a public
- * header. */
+ * so clients cannot aim requests at one chain. Not a public header. */
 #ifndef CERTA_SHARD_MAP_H
 #define CERTA_SHARD_MAP_H
 

@@ -158,14 +158,18 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     shutdown(c->fd, SHUT_RDWR);
 }
 
-/* Bytes arrived: on an idle kept-alive connection a new request starts. */
+/* Bytes arrived: on an idle kept-alive connection a new request starts.
+ * The callback is wanted only for that first byte: it takes itself off the
+ * buffer (evhttp adds and drains the input a dozen times a request, and a
+ * buffer without callbacks skips invoking them) until on_complete. */
 static void on_input(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg)
 {
     struct certad_conn *c = arg;
-    (void)buf;
     if (info->n_added > 0) {
         set_busy(c, 1);
         set_inflight(c, 1);
+        evbuffer_remove_cb_entry(buf, c->in_cb);
+        c->in_cb = NULL;
     }
 }
 
@@ -272,13 +276,18 @@ void certad_limits_bind(struct certad_worker *w)
 static void on_complete(struct evhttp_request *req, void *arg)
 {
     struct certad_conn *c = arg;
+    struct evbuffer *in = bufferevent_get_input(c->bev);
     (void)req;
     set_busy(c, 0);
     set_inflight(c, 0);
+    if (c->out_cb != NULL)
+        evbuffer_cb_set_flags(bufferevent_get_output(c->bev), c->out_cb, EVBUFFER_CB_ENABLED);
     /* A pipelined request may already wait in the buffer. */
-    if (evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
+    if (evbuffer_get_length(in) > 0) {
         set_busy(c, 1);
         set_inflight(c, 1);
+    } else if (c->in_cb == NULL) {
+        c->in_cb = evbuffer_add_cb(in, on_input, c);   /* NULL: no deadline, still served */
     }
 }
 
@@ -295,6 +304,9 @@ struct certad_conn *certad_limits_dispatched(struct certad_worker *w, struct evh
     set_inflight(c, 1);
     c->dispatched = 1;
     evtimer_del(c->deadline);
+    /* Until on_complete, what goes out is the handler's answer. */
+    if (c->out_cb != NULL)
+        evbuffer_cb_clear_flags(bufferevent_get_output(bev), c->out_cb, EVBUFFER_CB_ENABLED);
     evhttp_request_set_on_complete_cb(req, on_complete, c);
     return c;
 }
