@@ -213,6 +213,8 @@ struct certad_logbuf;
 struct certad_logbuf *certad_logbuf_new(struct event_base *base);
 void certad_logbuf_free(struct certad_logbuf *b);
 void certad_logbuf_attach(struct certad_logbuf *b);
+/* Writes what the buffer holds now (reload; the end of the worker frees it). */
+void certad_logbuf_flush(struct certad_logbuf *b);
 void certad_log(const char *level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Routes libcerta's certa_log() lines into the same format. */
 void certad_log_init(void);

@@ -76,6 +76,12 @@ void certad_logbuf_free(struct certad_logbuf *b)
     free(b);
 }
 
+void certad_logbuf_flush(struct certad_logbuf *b)
+{
+    if (b != NULL)
+        flush_buf(b);
+}
+
 void certad_logbuf_attach(struct certad_logbuf *b)
 {
     thread_buf = b;

@@ -61,6 +61,7 @@ static void on_swap(evutil_socket_t fd, short what, void *arg)
     w->next_ca = NULL;
     w->next_gen = NULL;
     pthread_mutex_unlock(&w->lock);
+    certad_logbuf_flush(w->logbuf);     /* lines of the old generation first */
     if (gen != NULL) {
         struct certad_gen *old = w->gen;
         w->gen = gen;

@@ -444,6 +444,137 @@ static void test_cache(void **state)
     certa_buf_free(&r1.body);
 }
 
+/* The exact-bytes fast path (ocsp_memo.c): a repeated request is answered
+ * without decoding, with exactly what the full path answers, follows
+ * revocations at once, and never serves a request with a nonce. */
+static void test_memo_fast_path(void **state)
+{
+    struct fx *f = *state;
+    X509 *ca = certa_ca_cert(f->ca);
+    const char *const ids[] = { "a1", NULL };
+    struct certa_http_response first, again, other;
+    OCSP_REQUEST *r = request(ca, EVP_sha1(), -1, ids);
+    post(f, r, &first);                                 /* decoded, signed, cached */
+    assert_non_null(strstr(first.log_detail, "signed"));
+    post(f, r, &again);                                 /* the same bytes: the memo */
+    assert_non_null(strstr(again.log_detail, "cached"));
+    assert_int_equal(again.body.len, first.body.len);
+    assert_memory_equal(again.body.data, first.body.data, first.body.len);
+    assert_string_equal(again.etag, first.etag);
+    assert_string_equal(again.cache_control, first.cache_control);
+    assert_int_equal(again.last_modified, first.last_modified);
+    assert_int_equal(again.expires, first.expires);
+    certa_buf_free(&again.body);
+
+    /* Other bytes for the same CertID (a requestorName): decoded, and the
+     * same pre-signed answer as the fast path gave. */
+    OCSP_REQUEST *named = request(ca, EVP_sha1(), -1, ids);
+    X509_NAME *nm = X509_NAME_new();
+    assert_int_equal(X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC, (const unsigned char *)"dev",
+                                                -1, -1, 0), 1);
+    assert_int_equal(OCSP_request_set1_name(named, nm), 1);
+    X509_NAME_free(nm);
+    post(f, named, &other);
+    assert_memory_equal(other.body.data, first.body.data, first.body.len);
+    certa_buf_free(&other.body);
+
+    /* With a nonce, the same CertID is signed afresh and its nonce echoed,
+     * however often the nonce-less bytes were seen. */
+    for (int len = 8; len <= 9; len++) {
+        OCSP_REQUEST *nr = request(ca, EVP_sha1(), len, ids);
+        OCSP_BASICRESP *bs;
+        post(f, nr, &other);
+        assert_int_equal(resp_status(&other, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+        assert_int_equal(OCSP_check_nonce(nr, bs), 1);
+        assert_non_null(strstr(other.log_detail, "nonce"));
+        assert_string_equal(other.etag, "");
+        OCSP_BASICRESP_free(bs);
+        OCSP_REQUEST_free(nr);
+        certa_buf_free(&other.body);
+    }
+
+    /* Revoked by another handle: after the tick that notices, the very same
+     * bytes get the revoked answer, and that one is what the full path gives. */
+    assert_int_equal(certa_ca_revoke(f->ca2, "a1", CERTA_REASON_KEY_COMPROMISE, 0), 0);
+    certa_service_ocsp.tick(f->svc, f->ca);
+    post(f, r, &again);
+    OCSP_BASICRESP *bs;
+    assert_int_equal(resp_status(&again, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    verify(bs, ca);
+    assert_int_equal(status_of(bs, ca, "a1", EVP_sha1(), NULL, NULL), V_OCSP_CERTSTATUS_REVOKED);
+    OCSP_BASICRESP_free(bs);
+    post(f, named, &other);
+    assert_int_equal(other.body.len, again.body.len);
+    assert_memory_equal(other.body.data, again.body.data, again.body.len);
+    certa_buf_free(&other.body);
+    certa_buf_free(&again.body);
+
+    /* Revoked through this process: the revoked() callback, at once. */
+    const char *const a2[] = { "a2", NULL };
+    OCSP_REQUEST *r2 = request(ca, EVP_sha1(), -1, a2);
+    post(f, r2, &again);
+    certa_buf_free(&again.body);
+    post(f, r2, &again);
+    assert_non_null(strstr(again.log_detail, "good serial=a2 cached"));
+    certa_buf_free(&again.body);
+    assert_int_equal(certa_ca_revoke(f->ca, "a2", CERTA_REASON_SUPERSEDED, 0), 0);
+    certa_service_ocsp.revoked(f->svc, "a2");
+    post(f, r2, &again);
+    assert_int_equal(resp_status(&again, &bs), OCSP_RESPONSE_STATUS_SUCCESSFUL);
+    assert_int_equal(status_of(bs, ca, "a2", EVP_sha1(), NULL, NULL), V_OCSP_CERTSTATUS_REVOKED);
+    OCSP_BASICRESP_free(bs);
+    certa_buf_free(&again.body);
+
+    /* The other CA's request for the same serial is not this CA's: refused,
+     * however familiar its serial. */
+    OCSP_REQUEST *foreign = request(certa_ca_cert(f->other), EVP_sha1(), -1, ids);
+    post(f, foreign, &other);
+    assert_int_equal(resp_status(&other, NULL), OCSP_RESPONSE_STATUS_UNAUTHORIZED);
+    certa_buf_free(&other.body);
+    OCSP_REQUEST_free(foreign);
+    OCSP_REQUEST_free(r2);
+    OCSP_REQUEST_free(named);
+    OCSP_REQUEST_free(r);
+    certa_buf_free(&first.body);
+}
+
+/* The memo alone: exact bytes only, bounded, long requests left out. */
+static void test_memo_unit(void **state)
+{
+    (void)state;
+    struct ocsp_memo *m;
+    assert_int_equal(ocsp_memo_new(64, &m), 0);
+    unsigned char req[OCSP_MEMO_REQ_MAX + 1], key[OCSP_CERTID_MAX], serial[OCSP_SERIAL_MAX];
+    unsigned char k2[OCSP_CERTID_MAX], s2[OCSP_SERIAL_MAX];
+    size_t kl, sl;
+    memset(req, 0x30, sizeof(req));
+    memset(key, 0x11, sizeof(key));
+    memset(serial, 0x22, sizeof(serial));
+    ocsp_memo_put(m, req, 80, key, 40, serial, 16);
+    assert_int_equal(ocsp_memo_get(m, req, 80, k2, &kl, s2, &sl), 1);
+    assert_int_equal(kl, 40);
+    assert_int_equal(sl, 16);
+    assert_memory_equal(k2, key, 40);
+    assert_memory_equal(s2, serial, 16);
+    assert_int_equal(ocsp_memo_get(m, req, 79, k2, &kl, s2, &sl), 0);      /* a prefix */
+    req[40] ^= 1;
+    assert_int_equal(ocsp_memo_get(m, req, 80, k2, &kl, s2, &sl), 0);      /* one bit off */
+    req[40] ^= 1;
+    ocsp_memo_put(m, req, sizeof(req), key, 40, serial, 16);               /* too long to keep */
+    assert_int_equal(ocsp_memo_get(m, req, sizeof(req), k2, &kl, s2, &sl), 0);
+    for (unsigned i = 0; i < 5000; i++) {
+        memcpy(req, &i, sizeof(i));
+        ocsp_memo_put(m, req, 80, key, 40, serial, 16);
+    }
+    unsigned kept = 0;
+    for (unsigned i = 0; i < 5000; i++) {
+        memcpy(req, &i, sizeof(i));
+        kept += (unsigned)ocsp_memo_get(m, req, 80, k2, &kl, s2, &sl);
+    }
+    assert_true(kept > 0 && kept <= 64 + 32);    /* 64, rounded up per shard */
+    ocsp_memo_free(m);
+}
+
 static void test_get_and_304(void **state)
 {
     struct fx *f = *state;
@@ -841,6 +972,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unauthorized_and_malformed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_several_certids, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cache, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memo_fast_path, setup, teardown),
+        cmocka_unit_test(test_memo_unit),
         cmocka_unit_test_setup_teardown(test_get_and_304, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delegated_signer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refresh_before_next_update, setup, restore_clock),
