@@ -113,10 +113,13 @@ __attribute__((visibility("default"))) int evutil_ascii_strcasecmp(const char *s
     const unsigned char *a = (const unsigned char *)s1, *b = (const unsigned char *)s2;
     certad_evfast_hits++;
     for (;; a++, b++) {
+        if (*a == *b) {         /* header names mostly come in one spelling */
+            if (*a == '\0')
+                return 0;
+            continue;
+        }
         char c1 = (char)fold[*a], c2 = (char)fold[*b];
         if (c1 != c2)
             return c1 < c2 ? -1 : 1;
-        if (c1 == '\0')
-            return 0;
     }
 }
