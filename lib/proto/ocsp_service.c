@@ -331,19 +331,35 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
                   struct certa_http_response *res)
 {
     struct ocsp_state *st = state;
-    unsigned char getbuf[OCSP_GET_BUF];
-    const unsigned char *der;
-    size_t len = 0;
+    unsigned char getbuf[OCSP_GET_BUF], getkey[OCSP_MEMO_REQ_MAX];
+    const unsigned char *der, *seen;    /* seen: the exact bytes the memo knows */
+    size_t len = 0, seen_len = 0;
     struct ocsp_parsed p = { 0 };
     int is_get = 0, rc;
+    unsigned char key[OCSP_CERTID_MAX], serial[OCSP_SERIAL_MAX];
+    size_t klen = 0, slen = 0;
     if (strcmp(req->method, "POST") == 0) {
-        der = req->body;
-        len = req->body_len;
+        der = seen = req->body;
+        len = seen_len = req->body_len;
     } else if (strcmp(req->method, "GET") == 0 || strcmp(req->method, "HEAD") == 0) {
         const char *b64 = req->path + strlen("/ocsp");
         while (*b64 == '/')
             b64++;
         is_get = 1;
+        /* A GET is remembered by its text, so a repeated one is not even
+         * base64-decoded. A 0 octet first keeps texts and DER (which starts
+         * with 0x30) apart in the one memo; longer texts are not kept. */
+        size_t tlen = strlen(b64);
+        seen = NULL;
+        if (tlen + 1 <= sizeof(getkey)) {
+            getkey[0] = 0;
+            memcpy(getkey + 1, b64, tlen);
+            seen = getkey;
+            seen_len = tlen + 1;
+            if (ocsp_memo_get(st->memo, seen, seen_len, key, &klen, serial, &slen) &&
+                serve_cached(st, req, is_get, key, klen, serial, slen, res))
+                return 0;
+        }
         der = getbuf;
         if (ocsp_request_from_path(b64, getbuf, &len) < 0) {
             snprintf(res->log_detail, sizeof(res->log_detail), "ocsp malformedRequest (%s)",
@@ -357,9 +373,7 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
 
     /* The hot path: bytes seen before, answered by a copy of the
      * pre-signed response (no decoding, no signing, no SQL). */
-    unsigned char key[OCSP_CERTID_MAX], serial[OCSP_SERIAL_MAX];
-    size_t klen = 0, slen = 0;
-    if (ocsp_memo_get(st->memo, der, len, key, &klen, serial, &slen) &&
+    if (!is_get && ocsp_memo_get(st->memo, seen, seen_len, key, &klen, serial, &slen) &&
         serve_cached(st, req, is_get, key, klen, serial, slen, res))
         return 0;
     klen = 0;
@@ -381,7 +395,8 @@ static int handle(void *state, certa_ca *ca, const struct certa_http_request *re
         if (n > 0 && n <= OCSP_CERTID_MAX && slen > 0) {
             unsigned char *kp = key;
             klen = (size_t)i2d_OCSP_CERTID(id, &kp);
-            ocsp_memo_put(st->memo, der, len, key, klen, serial, slen);
+            if (seen != NULL)
+                ocsp_memo_put(st->memo, seen, seen_len, key, klen, serial, slen);
             if (serve_cached(st, req, is_get, key, klen, serial, slen, res)) {
                 ocsp_parsed_clear(&p);
                 return 0;

@@ -191,6 +191,10 @@ void certad_limits_bind(struct certad_worker *w);
 /* The request on evcon was read completely: stop its deadline; the
  * connection stays busy until the response is written. */
 struct certad_conn *certad_limits_dispatched(struct certad_worker *w, struct evhttp_request *req);
+/* The peer of the connection (certad_remote), formatted once per connection;
+ * c may be NULL (a connection certad does not track). */
+void certad_limits_remote(struct certad_conn *c, struct evhttp_connection *evcon, char *buf,
+                          size_t len);
 void certad_limits_free_all(struct certad_worker *w);
 
 /* ---- log.c: one line per request, and certad's own messages --------- */

@@ -274,7 +274,7 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     struct certad_worker *w = f->w;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    certad_limits_dispatched(w, req);
+    struct certad_conn *conn = certad_limits_dispatched(w, req);
 
     const char *method = method_name(evhttp_request_get_command(req));
     const struct evhttp_uri *uri = evhttp_request_get_evhttp_uri(req);
@@ -284,7 +284,7 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
         raw = "/";
     /* The request is gone once the reply is sent: keep what the log needs. */
     char remote[80], logpath[256];
-    certad_remote(evhttp_request_get_connection(req), remote, sizeof(remote));
+    certad_limits_remote(conn, evhttp_request_get_connection(req), remote, sizeof(remote));
     copy_bounded(logpath, sizeof(logpath), raw);
     X509 *peer = client_cert(f, evhttp_request_get_connection(req));
     char *client = peer ? certa_name_text(X509_get_subject_name(peer)) : NULL;

@@ -38,6 +38,7 @@ struct certad_conn {
     int early_status;   /* status evhttp answered by itself (400, 413) */
     int refused;        /* over max_connections: closed at once */
     int timed_out;
+    char remote[80];    /* the peer for log lines, formatted once */
 };
 
 /* fd -> connection of this worker, to find the connection of a request. */
@@ -309,6 +310,22 @@ struct certad_conn *certad_limits_dispatched(struct certad_worker *w, struct evh
         evbuffer_cb_clear_flags(bufferevent_get_output(bev), c->out_cb, EVBUFFER_CB_ENABLED);
     evhttp_request_set_on_complete_cb(req, on_complete, c);
     return c;
+}
+
+void certad_limits_remote(struct certad_conn *c, struct evhttp_connection *evcon, char *buf,
+                          size_t len)
+{
+    if (c == NULL) {
+        certad_remote(evcon, buf, len);
+        return;
+    }
+    if (c->remote[0] == '\0')
+        certad_remote(evcon, c->remote, sizeof(c->remote));
+    size_t n = strnlen(c->remote, sizeof(c->remote) - 1);
+    if (n >= len)
+        n = len - 1;
+    memcpy(buf, c->remote, n);
+    buf[n] = '\0';
 }
 
 /* After evhttp_free: whatever is left was never bound or never closed;

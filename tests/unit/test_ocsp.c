@@ -493,6 +493,20 @@ static void test_memo_fast_path(void **state)
         certa_buf_free(&other.body);
     }
 
+    /* The RFC 5019 GET form, remembered by its text: the same answer. */
+    unsigned char *rder;
+    int rn = der_of(r, &rder);
+    char b64[512], path[600];
+    EVP_EncodeBlock((unsigned char *)b64, rder, rn);
+    OPENSSL_free(rder);
+    snprintf(path, sizeof(path), "/ocsp/%s", b64);
+    for (int i = 0; i < 2; i++) {
+        call(f, "GET", path, NULL, 0, NULL, &other);
+        assert_non_null(strstr(other.log_detail, "cached"));
+        assert_memory_equal(other.body.data, first.body.data, first.body.len);
+        certa_buf_free(&other.body);
+    }
+
     /* Revoked by another handle: after the tick that notices, the very same
      * bytes get the revoked answer, and that one is what the full path gives. */
     assert_int_equal(certa_ca_revoke(f->ca2, "a1", CERTA_REASON_KEY_COMPROMISE, 0), 0);
@@ -504,6 +518,10 @@ static void test_memo_fast_path(void **state)
     assert_int_equal(status_of(bs, ca, "a1", EVP_sha1(), NULL, NULL), V_OCSP_CERTSTATUS_REVOKED);
     OCSP_BASICRESP_free(bs);
     post(f, named, &other);
+    assert_int_equal(other.body.len, again.body.len);
+    assert_memory_equal(other.body.data, again.body.data, again.body.len);
+    certa_buf_free(&other.body);
+    call(f, "GET", path, NULL, 0, NULL, &other);        /* the remembered GET text too */
     assert_int_equal(other.body.len, again.body.len);
     assert_memory_equal(other.body.data, again.body.data, again.body.len);
     certa_buf_free(&other.body);
