@@ -26,6 +26,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 #include "certa/http_client.h"
 #include "certa/log.h"
@@ -55,7 +56,8 @@ struct fetch {
     struct bufferevent *outer;          /* to the server or the proxy */
     SSL *ssl;                           /* outer's TLS, NULL for http */
     int tls_up;                         /* the handshake has completed */
-    int outer_eof;
+    int outer_eof;                      /* closed, or failed: outer_error says why */
+    char outer_error[200];
     int listen_fd;
     struct event *accept_ev;
     struct sockaddr_in evhttp_addr;     /* evhttp's end of the loopback hop */
@@ -132,30 +134,28 @@ static void outer_event(struct bufferevent *bev, short what, void *arg)
         f->tls_up = 1;
         return;
     }
-    if (stopped(f))
+    if (stopped(f) || !(what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)))
         return;
-    if (what & BEV_EVENT_EOF) {
-        if (f->ssl != NULL && !f->tls_up) {
-            stop(f, certa_net_tls_error(&f->ctx, f->ssl, bufferevent_get_openssl_error(bev)));
-            return;
-        }
-        f->outer_eof = 1;
-        if (f->inner == NULL)
-            stop(f, certa_error_set(CERTA_ENET, "%s: the server closed the connection without answering",
-                                    f->ctx.url));
-        else
-            inner_pass_eof(f);
+    unsigned long e = f->ssl != NULL ? bufferevent_get_openssl_error(bev) : 0;
+    if (f->ssl != NULL && !f->tls_up) {
+        stop(f, certa_net_tls_error(&f->ctx, f->ssl, e));
         return;
     }
+    if (f->inner == NULL) {
+        stop(f, certa_error_set(CERTA_ENET, "%s: the server closed the connection without answering", f->ctx.url));
+        return;
+    }
+    /* The bytes read before the close or error may hold the whole
+     * response: evhttp gets them and then the close, and judges. */
     if (what & BEV_EVENT_ERROR) {
-        unsigned long e = f->ssl != NULL ? bufferevent_get_openssl_error(bev) : 0;
-        int err = EVUTIL_SOCKET_ERROR();
-        if (f->ssl != NULL && (e != 0 || !f->tls_up))
-            stop(f, certa_net_tls_error(&f->ctx, f->ssl, e));
+        if (e != 0)
+            ERR_error_string_n(e, f->outer_error, sizeof(f->outer_error));
         else
-            stop(f, certa_error_set(CERTA_ENET, "%s: the connection to the server failed: %s", f->ctx.url,
-                                    evutil_socket_error_to_string(err)));
+            snprintf(f->outer_error, sizeof(f->outer_error), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     }
+    f->outer_eof = 1;
+    outer_read(bev, f);
+    inner_pass_eof(f);
 }
 
 static void inner_read(struct bufferevent *bev, void *arg)
@@ -296,7 +296,10 @@ static void on_error(enum evhttp_request_error e, void *arg)
         stop(f, certa_net_timeout(&f->ctx));
         break;
     case EVREQ_HTTP_EOF:
-        stop(f, certa_error_set(CERTA_ENET, "%s: the connection closed before the whole response arrived", u));
+        if (f->outer_error[0])
+            stop(f, certa_error_set(CERTA_ENET, "%s: the connection to the server failed: %s", u, f->outer_error));
+        else
+            stop(f, certa_error_set(CERTA_ENET, "%s: the connection closed before the whole response arrived", u));
         break;
     case EVREQ_HTTP_INVALID_HEADER:
         stop(f, certa_error_set(CERTA_ENET, "%s: malformed HTTP response", u));
@@ -429,9 +432,6 @@ static int open_outer(struct fetch *f, const struct target *t, const struct targ
             f->ssl = NULL;
             goto nomem;
         }
-        /* Servers that close without close_notify are common; evhttp still
-         * tells a body cut short by its Content-Length or chunking. */
-        bufferevent_openssl_set_allow_dirty_shutdown(f->outer, 1);
     }
     bufferevent_setcb(f->outer, outer_read, NULL, outer_event, f);
     bufferevent_enable(f->outer, EV_READ | EV_WRITE);
