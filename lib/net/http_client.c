@@ -151,7 +151,8 @@ static void outer_event(struct bufferevent *bev, short what, void *arg)
         if (e != 0)
             ERR_error_string_n(e, f->outer_error, sizeof(f->outer_error));
         else
-            snprintf(f->outer_error, sizeof(f->outer_error), "%s", evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+            snprintf(f->outer_error, sizeof(f->outer_error), "%s",
+                     evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
     }
     f->outer_eof = 1;
     outer_read(bev, f);
