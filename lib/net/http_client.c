@@ -322,6 +322,11 @@ static void on_error(enum evhttp_request_error e, void *arg)
 static int split_url(const char *url, const char *what, const char *default_port, struct target *t,
                      struct evhttp_uri **uri)
 {
+    /* evhttp writes the request target as it is: a space, CR or LF in it
+     * would split the request line or add headers. */
+    for (const unsigned char *c = (const unsigned char *)url; *c; c++)
+        if (*c <= 0x20 || *c == 0x7f)
+            return certa_error_set(CERTA_EINVAL, "%sURL '%s' contains a space or control character", what, url);
     *uri = evhttp_uri_parse_with_flags(url, EVHTTP_URI_NONCONFORMANT);
     const char *scheme = *uri ? evhttp_uri_get_scheme(*uri) : NULL;
     const char *host = *uri ? evhttp_uri_get_host(*uri) : NULL;
@@ -372,7 +377,7 @@ static int start_request(struct fetch *f, const struct target *t, const char *ta
     if (f->evcon == NULL)
         return certa_error_set(CERTA_ENOMEM, "%s: cannot start an HTTP exchange", u);
     /* The whole-fetch timer is the one that fires. */
-    evhttp_connection_set_timeout(f->evcon, (int)f->ctx.timeout_s + 5);
+    evhttp_connection_set_timeout(f->evcon, (int)(f->ctx.timeout_s < 86400 ? f->ctx.timeout_s : 86400) + 5);
     evhttp_connection_set_max_headers_size(f->evcon, MAX_HEADERS);
 
     if ((f->req = evhttp_request_new(on_done, f)) == NULL)

@@ -4,6 +4,7 @@
  * so the kernel routes the very first packet accordingly. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sched.h>
@@ -29,7 +30,7 @@ int64_t certa_net_now_ms(void)
 int certa_net_remaining_ms(const struct certa_net_ctx *ctx)
 {
     int64_t left = ctx->deadline_ms - certa_net_now_ms();
-    return left > 0 ? (int)left : 0;
+    return left <= 0 ? 0 : left > INT_MAX ? INT_MAX : (int)left;
 }
 
 int certa_net_timeout(const struct certa_net_ctx *ctx)

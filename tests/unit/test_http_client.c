@@ -212,6 +212,10 @@ static void test_failures(void **state)
     assert_int_equal(certa_http_fetch("ftp://127.0.0.1/x", NULL, NULL, NULL, 0, &r), CERTA_EINVAL);
     assert_int_equal(certa_http_fetch("http://", NULL, NULL, NULL, 0, &r), CERTA_EINVAL);
     assert_int_equal(certa_http_fetch("no url at all", NULL, NULL, NULL, 0, &r), CERTA_EINVAL);
+    /* A CR LF in the URL would become a header of the request. */
+    snprintf(u, sizeof(u), "%s/peer\r\nX-Injected: 1", base);
+    assert_int_equal(certa_http_fetch(u, NULL, NULL, NULL, 0, &r), CERTA_EINVAL);
+    assert_non_null(strstr(certa_error_last(), "control character"));
     assert_int_equal(certa_http_fetch("http://nosuchhost.invalid/x", NULL, NULL, NULL, 0, &r), CERTA_ENET);
     assert_non_null(strstr(certa_error_last(), "cannot resolve"));
 }
