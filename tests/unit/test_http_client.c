@@ -114,6 +114,8 @@ static int teardown(void **state)
 {
     (void)state;
     test_sh("kill $(cat %s/pid) 2>/dev/null", dir);
+    /* test_proxy's tinyproxy, when a failed assertion left it running. */
+    test_sh("[ -f %s/tinyproxy.run ] && kill $(cat %s/tinyproxy.run) 2>/dev/null", dir, dir);
     test_tmpdir_remove(dir);
     return 0;
 }
@@ -486,7 +488,7 @@ static void test_proxy(void **state)
     assert_non_null(strstr(certa_error_last(), "refused the tunnel"));
     assert_non_null(strstr(certa_error_last(), "HTTP 403"));
 
-    test_sh("kill $(cat %s/tinyproxy.run) 2>/dev/null", dir);
+    test_sh("kill $(cat %s/tinyproxy.run) 2>/dev/null && rm %s/tinyproxy.run", dir, dir);
 
     /* A proxy that is not there, and one of a kind not spoken. */
     struct certa_http_route dead = { .proxy = "http://127.0.0.1:1" };
