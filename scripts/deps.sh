@@ -5,12 +5,13 @@
 set -euo pipefail
 
 build=(build-essential cmake pkg-config libssl-dev openssl libevent-dev
-       libcurl4-openssl-dev libsqlite3-dev sqlite3 libjansson-dev libinih-dev
+       libsqlite3-dev sqlite3 libjansson-dev libinih-dev
        libldap-dev libpq-dev libcmocka-dev libmimalloc-dev)
 peers=(python3 python3-cryptography certmonger strongswan-pki
        libstrongswan-extra-plugins libstrongswan-standard-plugins scep
-       slapd ldap-utils postgresql iproute2 curl dbus-daemon)
-bench=(wrk nginx-light apache2-utils time)
+       slapd ldap-utils postgresql iproute2 curl dbus-daemon tinyproxy)
+# The CMP and SCEP load drivers (bench/*/*_load.c) post through libcurl.
+bench=(wrk nginx-light apache2-utils time libcurl4-openssl-dev)
 # libFuzzer harnesses (scripts/fuzz.sh): clang and its fuzzer runtime.
 fuzz=(clang libclang-rt-dev)
 

@@ -76,6 +76,54 @@ static int looks_encrypted(const unsigned char *data, size_t len)
     return enc;
 }
 
+/* An unencrypted PKCS#8 key (what certa writes) straight to its decoder.
+ * Unnarrowed, OpenSSL 3.0 tries every decoder it has to build a chain: about
+ * 0.7 ms a key, and 2.4 ms for the first. Told the input is DER
+ * PrivateKeyInfo of the key type its algorithm OID names, it takes a
+ * quarter of that. NULL for anything else, which the general path takes. */
+static EVP_PKEY *load_plain_pkcs8(const unsigned char *data, size_t len)
+{
+    unsigned char *pem_der = NULL;
+    const unsigned char *der = data;
+    long der_len = (long)len;
+    char *name = NULL, *header = NULL;
+    char oid[64];
+    EVP_PKEY *key = NULL;
+    if (len > 10 && memcmp(data, "-----BEGIN", 10) == 0) {
+        BIO *mem = BIO_new_mem_buf(data, (int)len);
+        int ok = mem != NULL && PEM_read_bio(mem, &name, &header, &pem_der, &der_len) &&
+                 strcmp(name, PEM_STRING_PKCS8INF) == 0;
+        BIO_free(mem);
+        if (!ok)
+            goto out;
+        der = pem_der;
+    }
+    const unsigned char *p = der;
+    PKCS8_PRIV_KEY_INFO *p8 = d2i_PKCS8_PRIV_KEY_INFO(NULL, &p, der_len);
+    const ASN1_OBJECT *alg = NULL;
+    int named = p8 != NULL && p == der + der_len && PKCS8_pkey_get0(&alg, NULL, NULL, NULL, p8) &&
+                OBJ_obj2txt(oid, sizeof(oid), alg, 1) > 0;
+    PKCS8_PRIV_KEY_INFO_free(p8);
+    if (!named)
+        goto out;
+    OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&key, "DER", "PrivateKeyInfo", oid,
+                                                           OSSL_KEYMGMT_SELECT_PRIVATE_KEY, NULL, NULL);
+    size_t left = (size_t)der_len;
+    p = der;
+    if (dctx == NULL || !OSSL_DECODER_from_data(dctx, &p, &left)) {
+        EVP_PKEY_free(key);
+        key = NULL;
+    }
+    OSSL_DECODER_CTX_free(dctx);
+out:
+    ERR_clear_error();
+    if (pem_der != NULL)
+        OPENSSL_clear_free(pem_der, (size_t)der_len);
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    return key;
+}
+
 int certa_key_load_mem(const unsigned char *data, size_t len, const char *passphrase, EVP_PKEY **out)
 {
     int rc = 0;
@@ -85,6 +133,8 @@ int certa_key_load_mem(const unsigned char *data, size_t len, const char *passph
         return certa_error_set(CERTA_EINVAL, "empty key data");
     if (len > KEY_FILE_MAX)
         return certa_error_set(CERTA_ETOOBIG, "key data larger than %d bytes", KEY_FILE_MAX);
+    if ((*out = load_plain_pkcs8(data, len)) != NULL)
+        return 0;
     /* Selecting the private key only: a public key alone is not a key file. */
     OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(&key, NULL, NULL, NULL,
                                                            OSSL_KEYMGMT_SELECT_PRIVATE_KEY, NULL, NULL);

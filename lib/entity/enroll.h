@@ -49,6 +49,22 @@ const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name)
 int certa_enroll_prepare(const char *state_dir, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key,
                          X509_REQ **req);
 
+/* What an online enrollment already holds when it installs its answer, so
+ * that nothing is read from the state or decoded a second time: the key the
+ * certificate must carry (key NULL: any key of the trustpoint's label, as
+ * `certa import` finds it) with its keystore role, and the trustpoint's CA
+ * certificates (cas NULL: read from ca.pem). */
+struct certa_install_known {
+    EVP_PKEY *key;
+    int role;
+    STACK_OF(X509) *cas;
+};
+/* certa_trustpoint_import for certificates already decoded (borrowed):
+ * finds the one carrying our key, checks it chains to the trustpoint's CA,
+ * writes chain.pem and cert.pem. Changes nothing on failure. */
+int certa_trustpoint_install(const char *state_dir, const struct certa_trustpoint *tp, STACK_OF(X509) *certs,
+                             const struct certa_install_known *known);
+
 /* CMP root CA update (RFC 9483 4.3.2, cmp_client.c): asks the CA for the
  * root that follows the trustpoint's ca.pem. *new_with_new (and
  * *new_with_old when the CA sent it) are set and checked when an update

@@ -17,6 +17,7 @@
 #include <openssl/x509v3.h>
 #include "certa/keystore.h"
 #include "certa/trustpoint.h"
+#include "enroll.h"
 
 #define IMPORT_MAX (1024 * 1024)
 #define IMPORT_MAX_CERTS 32
@@ -159,9 +160,26 @@ out:
     return rc;
 }
 
-/* Which of certs carries a key of the trustpoint's label; *role says which. */
-static int find_leaf(const char *state, const struct certa_trustpoint *tp, STACK_OF(X509) *certs, int *role)
+/* Which of certs carries the key the caller already holds. */
+static int find_known_leaf(const struct certa_install_known *known, STACK_OF(X509) *certs, int *role)
 {
+    for (int i = 0; i < sk_X509_num(certs); i++)
+        if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, i)), known->key) == 1) {
+            ERR_clear_error();
+            *role = known->role;
+            return i;
+        }
+    ERR_clear_error();
+    return certa_error_set(CERTA_EPOLICY, "the certificate is for another key: none in the input carries our "
+                           "public key");
+}
+
+/* Which of certs carries a key of the trustpoint's label; *role says which. */
+static int find_leaf(const char *state, const struct certa_trustpoint *tp, STACK_OF(X509) *certs,
+                     const struct certa_install_known *known, int *role)
+{
+    if (known != NULL && known->key != NULL)
+        return find_known_leaf(known, certs, role);
     static const enum certa_keystore_role roles[] = { CERTA_KEYROLE_ANY, CERTA_KEYROLE_SIGN, CERTA_KEYROLE_ENCR };
     const char *label = certa_trustpoint_key_label(tp);
     int found_key = 0;
@@ -187,14 +205,18 @@ static int find_leaf(const char *state, const struct certa_trustpoint *tp, STACK
                            "public key of key pair '%s'", label);
 }
 
-static int check_chain(const char *state, const struct certa_trustpoint *tp, STACK_OF(X509) *certs, int leaf)
+static int check_chain(const char *state, const struct certa_trustpoint *tp, STACK_OF(X509) *certs, int leaf,
+                       const struct certa_install_known *known)
 {
-    STACK_OF(X509) *cas = NULL, *untrusted = sk_X509_new_null();
+    STACK_OF(X509) *read = NULL, *untrusted = sk_X509_new_null();
     X509_STORE *store = X509_STORE_new();
     X509_STORE_CTX *ctx = X509_STORE_CTX_new();
-    int rc = certa_trustpoint_read_certs(state, tp->name, "ca.pem", &cas);
-    if (rc < 0)
+    STACK_OF(X509) *cas = known != NULL ? known->cas : NULL;
+    int rc = 0;
+    if (cas == NULL && (rc = certa_trustpoint_read_certs(state, tp->name, "ca.pem", &read)) < 0)
         goto out;
+    if (cas == NULL)
+        cas = read;
     if (sk_X509_num(cas) == 0)
         goto out; /* No CA installed yet: nothing to chain to. */
     if (store == NULL || ctx == NULL || untrusted == NULL) {
@@ -224,7 +246,7 @@ out:
     X509_STORE_CTX_free(ctx);
     X509_STORE_free(store);
     sk_X509_pop_free(untrusted, X509_free);
-    sk_X509_pop_free(cas, X509_free);
+    sk_X509_pop_free(read, X509_free);
     return rc;
 }
 
@@ -232,9 +254,7 @@ int certa_trustpoint_import(const char *state, const char *name, const unsigned 
 {
     struct certa_trustpoint tp;
     STACK_OF(X509) *certs = NULL;
-    certa_buf leaf_pem = { 0 }, chain_pem = { 0 };
-    char path[4096];
-    int role = 0, rc;
+    int rc;
     if (len == 0)
         return certa_error_set(CERTA_EINVAL, "empty certificate input");
     if (len > IMPORT_MAX)
@@ -243,18 +263,25 @@ int certa_trustpoint_import(const char *state, const char *name, const unsigned 
         return rc;
     if ((certs = sk_X509_new_null()) == NULL)
         return certa_error_set(CERTA_ENOMEM, "out of memory");
-    if ((rc = decode_certs(data, len, certs)) < 0)
-        goto out;
-    if (as_ca) {
-        rc = import_ca(state, &tp, certs);
-        goto out;
-    }
-    int leaf = find_leaf(state, &tp, certs, &role);
-    if (leaf < 0) {
-        rc = leaf;
-        goto out;
-    }
-    if ((rc = check_chain(state, &tp, certs, leaf)) < 0)
+    if ((rc = decode_certs(data, len, certs)) == 0)
+        rc = as_ca ? import_ca(state, &tp, certs) : certa_trustpoint_install(state, &tp, certs, NULL);
+    sk_X509_pop_free(certs, X509_free);
+    return rc;
+}
+
+int certa_trustpoint_install(const char *state, const struct certa_trustpoint *tp, STACK_OF(X509) *certs,
+                             const struct certa_install_known *known)
+{
+    const char *name = tp->name;
+    certa_buf leaf_pem = { 0 }, chain_pem = { 0 };
+    char path[4096];
+    int role = 0, rc;
+    if (sk_X509_num(certs) > IMPORT_MAX_CERTS)
+        return certa_error_set(CERTA_ETOOBIG, "the input holds more than %d certificates", IMPORT_MAX_CERTS);
+    int leaf = find_leaf(state, tp, certs, known, &role);
+    if (leaf < 0)
+        return leaf;
+    if ((rc = check_chain(state, tp, certs, leaf, known)) < 0)
         goto out;
     if ((rc = pem_of(certs, leaf, leaf + 1, &leaf_pem)) < 0)
         goto out;
@@ -289,6 +316,5 @@ int certa_trustpoint_import(const char *state, const char *name, const unsigned 
 out:
     certa_buf_free(&leaf_pem);
     certa_buf_free(&chain_pem);
-    sk_X509_pop_free(certs, X509_free);
     return rc;
 }

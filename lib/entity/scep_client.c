@@ -12,6 +12,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 #include "certa/key.h"
+#include "certa/keystore.h"
 #include "certa/log.h"
 #include "scep_client.h"
 
@@ -134,33 +135,18 @@ static int request_der(X509_REQ *req, certa_buf *out)
 static int install(struct session *s, STACK_OF(X509) *certs)
 {
     const struct certa_enroll_ctx *ctx = s->ctx;
-    BIO *mem = BIO_new(BIO_s_mem());
-    char *data = NULL;
-    int leaf = -1, rc = 0;
-    for (int i = 0; i < sk_X509_num(certs) && leaf < 0; i++)
-        if (EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, i)), ctx->key) == 1)
-            leaf = i;
-    if (leaf < 0) {
-        rc = certa_error_set(CERTA_EPOLICY, "the CA returned a certificate for another key: none of the %d "
-                             "certificates in the CertRep carries our public key; nothing installed",
-                             sk_X509_num(certs));
-        goto out;
-    }
-    if (mem == NULL || !PEM_write_bio_X509(mem, sk_X509_value(certs, leaf))) {
-        rc = certa_error_ossl(CERTA_ECRYPTO, "cannot encode the issued certificate");
-        goto out;
-    }
-    for (int i = 0; i < sk_X509_num(certs); i++)
-        if (i != leaf && !PEM_write_bio_X509(mem, sk_X509_value(certs, i))) {
-            rc = certa_error_ossl(CERTA_ECRYPTO, "cannot encode the chain");
-            goto out;
-        }
-    long n = BIO_get_mem_data(mem, &data);
-    rc = certa_trustpoint_import(ctx->state_dir, ctx->tp->name, (unsigned char *)data, (size_t)n, 0);
-out:
+    int mine = 0;
+    for (int i = 0; i < sk_X509_num(certs) && !mine; i++)
+        mine = EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, i)), ctx->key) == 1;
     ERR_clear_error();
-    BIO_free(mem);
-    return rc;
+    if (!mine)
+        return certa_error_set(CERTA_EPOLICY, "the CA returned a certificate for another key: none of the %d "
+                               "certificates in the CertRep carries our public key; nothing installed",
+                               sk_X509_num(certs));
+    /* The CertRep's certificates are decoded and the CA's are loaded: hand
+     * them over as they are rather than re-reading them from PEM. */
+    struct certa_install_known known = { .key = ctx->key, .role = CERTA_KEYROLE_ANY, .cas = s->cas };
+    return certa_trustpoint_install(ctx->state_dir, ctx->tp, certs, &known);
 }
 
 static long poll_seconds(const struct certa_trustpoint *tp)

@@ -50,9 +50,10 @@ static int check_url(const char *f, const char *v)
     return check_url_scheme(f, v, s);
 }
 
+/* The HTTP client speaks to HTTP proxies only (https through CONNECT). */
 static int check_proxy(const char *f, const char *v)
 {
-    static const char *const s[] = { "http://", "https://", "socks5://", "socks5h://", "socks4://", NULL };
+    static const char *const s[] = { "http://", NULL };
     return check_url_scheme(f, v, s);
 }
 
@@ -206,7 +207,7 @@ static const struct field_def fields[] = {
     STR("interface", "IFNAME", interface, check_ifname, "source interface of enrollment traffic"),
     STR("netns", "NAME", netns, check_netns, "network namespace to enroll from"),
     STR("vrf", "IFNAME", vrf, check_ifname, "VRF device to bind enrollment traffic to"),
-    STR("proxy", "URL", proxy, check_proxy, "HTTP proxy (http://, https://, socks5://)"),
+    STR("proxy", "URL", proxy, check_proxy, "HTTP proxy (http://HOST:PORT; https URLs go through CONNECT)"),
     INT("auto-enroll", "PERCENT", auto_enroll, 0, 100, "renew at this percent of validity, 1-100 (0: off)"),
     BOOL("regenerate", regenerate, "generate a new key pair on renewal"),
     BOOL("updated-effective", updated_effective, "the renewed certificate takes effect at once"),

@@ -10,10 +10,6 @@
 #include "ca/ca_internal.h"
 #include "proto/cmp_internal.h"
 
-/* CaCerts ::= SEQUENCE SIZE (1..MAX) OF CMPCertificate (X.509 here). */
-ASN1_ITEM_TEMPLATE(CMP_CERTS) = ASN1_EX_TEMPLATE_TYPE(ASN1_TFLG_SEQUENCE_OF, 0, certs, X509)
-ASN1_ITEM_TEMPLATE_END(CMP_CERTS)
-
 /* CertReqTemplateContent ::= SEQUENCE { certTemplate CertTemplate,
  * keySpec Controls OPTIONAL } -- keySpec is not sent. */
 typedef struct {
@@ -50,24 +46,6 @@ out:
     sk_X509_EXTENSION_pop_free(exts, X509_EXTENSION_free);
     OSSL_CRMF_MSG_free(crm);
     return rc;
-}
-
-int cmp_certs_encode(const STACK_OF(X509) *certs, ASN1_TYPE **out)
-{
-    ASN1_STRING *seq = ASN1_item_pack((void *)certs, ASN1_ITEM_rptr(CMP_CERTS), NULL);
-    if (seq == NULL || (*out = ASN1_TYPE_new()) == NULL) {
-        ASN1_STRING_free(seq);
-        return -1;
-    }
-    ASN1_TYPE_set(*out, V_ASN1_SEQUENCE, seq);
-    return 0;
-}
-
-STACK_OF(X509) *cmp_certs_decode(const ASN1_TYPE *t)
-{
-    if (t == NULL || t->type != V_ASN1_SEQUENCE)
-        return NULL;
-    return ASN1_item_unpack(t->value.sequence, ASN1_ITEM_rptr(CMP_CERTS));
 }
 
 /* The root the client names (the value of id-it-rootCaCert, or of

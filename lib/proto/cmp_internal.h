@@ -137,7 +137,7 @@ int cmp_answer_garbage(struct cmp_state *st, certa_ca *ca, struct certa_http_res
 
 /* cmp_genm.c */
 int cmp_genm_answer(struct cmp_req *rq, const STACK_OF(OSSL_CMP_ITAV) *in, STACK_OF(OSSL_CMP_ITAV) **out);
-/* CaCerts (SEQUENCE OF Certificate) to and from an ITAV value. */
+/* cmp_certs.c: CaCerts (SEQUENCE OF Certificate) to and from an ITAV value. */
 int cmp_certs_encode(const STACK_OF(X509) *certs, ASN1_TYPE **out);
 STACK_OF(X509) *cmp_certs_decode(const ASN1_TYPE *t);
 

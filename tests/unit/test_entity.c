@@ -90,7 +90,8 @@ static void test_trustpoint_fields(void **state)
         { "san", "ftp:x", -1 },        { "key-usage", "ike", 0 },     { "key-usage", "web", -1 },
         { "digest", "sha512", 0 },     { "digest", "md4", -1 },       { "key", "r1", 0 },
         { "key", "r/1", -1 },          { "fingerprint", "SHA1:00 11 22 33 44 55 66 77 88 99 AA BB CC DD EE FF 00 11 22 33", 0 },
-        { "fingerprint", "sha1:0011", -1 }, { "proxy", "socks5://p:1080", 0 }, { "proxy", "p:1080", -1 },
+        { "fingerprint", "sha1:0011", -1 }, { "proxy", "http://p:3128", 0 }, { "proxy", "socks5://p:1080", -1 }, { "proxy", "https://p:443", -1 },
+        { "proxy", "p:1080", -1 },
         { "url", "http://x ;comment", -1 }, { "cmp-ref", " padded", -1 }, { "nonsense", "1", -1 },
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

@@ -93,6 +93,25 @@ static void test_save_load(void **state)
     roundtrip(dir, "ed25519", CERTA_FORMAT_PEM, "s3cret pass");
     roundtrip(dir, "ec:p256", CERTA_FORMAT_DER, "s3cret");
     roundtrip(dir, "rsa:2048", CERTA_FORMAT_PEM, "s3cret");
+    /* Unencrypted PKCS#8 of each type takes the narrowed decoder. */
+    roundtrip(dir, "rsa:2048", CERTA_FORMAT_PEM, NULL);
+    roundtrip(dir, "rsa:2048", CERTA_FORMAT_DER, NULL);
+    roundtrip(dir, "ed25519", CERTA_FORMAT_DER, NULL);
+    /* Forms certa does not write still load, through the general decoder. */
+    char path[512];
+    EVP_PKEY *k = NULL;
+    snprintf(path, sizeof(path), "%s/traditional.pem", dir);
+    assert_int_equal(test_sh("openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 2>/dev/null | "
+                             "openssl rsa -traditional -out '%s' 2>/dev/null", path), 0);
+    assert_int_equal(certa_key_load(path, NULL, &k), 0);
+    assert_int_equal(EVP_PKEY_get_base_id(k), EVP_PKEY_RSA);
+    EVP_PKEY_free(k);
+    k = NULL;
+    snprintf(path, sizeof(path), "%s/sec1.pem", dir);
+    assert_int_equal(test_sh("openssl ecparam -name prime256v1 -genkey -noout -out '%s' 2>/dev/null", path), 0);
+    assert_int_equal(certa_key_load(path, NULL, &k), 0);
+    assert_int_equal(EVP_PKEY_get_base_id(k), EVP_PKEY_EC);
+    EVP_PKEY_free(k);
     test_tmpdir_remove(dir);
 }
 
@@ -103,6 +122,17 @@ static void test_load_garbage(void **state)
     const unsigned char junk[] = "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n";
     assert_int_equal(certa_key_load_mem(junk, sizeof(junk) - 1, NULL, &k), CERTA_EINVAL);
     assert_int_equal(certa_key_load_mem((const unsigned char *)"\x30\x03\x02\x01", 4, NULL, &k), CERTA_EINVAL);
+    /* A well-formed PrivateKeyInfo naming RSA around a key that is not one. */
+    static const unsigned char bad_rsa[] = { 0x30, 0x19, 0x02, 0x01, 0x00, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48,
+                                             0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00, 0x04, 0x05, 0x30, 0x03,
+                                             0x02, 0x01, 0x01 };
+    assert_int_equal(certa_key_load_mem(bad_rsa, sizeof(bad_rsa), NULL, &k), CERTA_EINVAL);
+    /* The same with bytes after it. */
+    unsigned char trailing[sizeof(bad_rsa) + 2];
+    memcpy(trailing, bad_rsa, sizeof(bad_rsa));
+    trailing[sizeof(bad_rsa)] = 0;
+    trailing[sizeof(bad_rsa) + 1] = 0;
+    assert_int_equal(certa_key_load_mem(trailing, sizeof(trailing), NULL, &k), CERTA_EINVAL);
     assert_int_equal(certa_key_load("/nonexistent/key.pem", NULL, &k), CERTA_ENOTFOUND);
     assert_null(k);
 }
