@@ -11,7 +11,7 @@ peers=(python3 python3-cryptography certmonger strongswan-pki
        libstrongswan-extra-plugins libstrongswan-standard-plugins scep
        slapd ldap-utils postgresql iproute2 curl dbus-daemon tinyproxy)
 # The CMP and SCEP load drivers (bench/*/*_load.c) post through libcurl.
-bench=(wrk nginx-light apache2-utils time libcurl4-openssl-dev)
+bench=(wrk nginx-light apache2-utils time libcurl4-openssl-dev valgrind)
 # libFuzzer harnesses (scripts/fuzz.sh): clang and its fuzzer runtime.
 fuzz=(clang libclang-rt-dev)
 
