@@ -291,8 +291,9 @@ void certad_http_request_cb(struct evhttp_request *req, void *arg)
     struct certa_http_response res = { .status = 500 };
     size_t plen = 0;
     /* Most paths have nothing to decode: no copy for them. */
-    char *decoded = strchr(raw, '%') ? evhttp_uridecode(raw, 0, &plen) : NULL;
-    const char *path = decoded ? decoded : raw;
+    int escaped = strchr(raw, '%') != NULL;
+    char *decoded = escaped ? evhttp_uridecode(raw, 0, &plen) : NULL;
+    const char *path = escaped ? decoded : raw;
     if (decoded != NULL && strlen(decoded) != plen)
         path = NULL;    /* a %00 inside */
     if (path == NULL || path[0] != '/')
