@@ -130,7 +130,12 @@ struct certad_worker {
     struct certad_front front_http, front_https;
     certa_ca *ca;
     struct certad_gen *gen;
-    struct event *tick_ev, *swap_ev, *stop_ev, *drain_ev, *bind_ev;
+    struct event *tick_ev, *wake_ev, *drain_ev, *bind_ev;
+    /* The main thread wakes the loop through this eventfd (swap, stop):
+     * nothing else reaches into the loop from another thread, so it runs
+     * without libevent's locks. */
+    int wake_fd;
+    atomic_int stop_asked;
     struct certad_logbuf *logbuf;
     /* Handed over by the main thread on reload, under lock. */
     pthread_mutex_t lock;

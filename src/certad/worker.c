@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <event2/event.h>
@@ -50,11 +51,8 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
             w->gen->svc[i]->tick(w->gen->state[i], w->ca);
 }
 
-static void on_swap(evutil_socket_t fd, short what, void *arg)
+static void on_swap(struct certad_worker *w)
 {
-    struct certad_worker *w = arg;
-    (void)fd;
-    (void)what;
     pthread_mutex_lock(&w->lock);
     certa_ca *ca = w->next_ca;
     struct certad_gen *gen = w->next_gen;
@@ -94,11 +92,8 @@ static void on_drain(evutil_socket_t fd, short what, void *arg)
         event_base_loopbreak(w->base);
 }
 
-static void on_stop(evutil_socket_t fd, short what, void *arg)
+static void on_stop(struct certad_worker *w)
 {
-    struct certad_worker *w = arg;
-    (void)fd;
-    (void)what;
     if (w->stopping)
         return;
     w->stopping = 1;
@@ -112,6 +107,26 @@ static void on_stop(evutil_socket_t fd, short what, void *arg)
     timeradd(&now, &grace, &w->drain_until);
     event_add(w->drain_ev, &poll);
     on_drain(-1, 0, w);
+}
+
+/* The main thread asked for something: a new generation, or to stop. */
+static void on_wake(evutil_socket_t fd, short what, void *arg)
+{
+    struct certad_worker *w = arg;
+    uint64_t n;
+    (void)what;
+    if (read(fd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+        return;
+    on_swap(w);
+    if (atomic_load(&w->stop_asked))
+        on_stop(w);
+}
+
+static void wake(struct certad_worker *w)
+{
+    uint64_t one = 1;
+    if (w->wake_fd >= 0 && write(w->wake_fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+        certad_log("error", "worker=%d cannot be woken: %s", w->id, strerror(errno));
 }
 
 static void describe(const struct certad_listen *l, char *buf, size_t len)
@@ -187,6 +202,7 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
     w->gen = certad_gen_ref(gen);
     pthread_mutex_init(&w->lock, NULL);
     certa_ca_set_revoke_hook(ca, on_revoked, w);
+    w->wake_fd = -1;
     w->front_http = (struct certad_front){ .w = w, .tls = 0 };
     w->front_https = (struct certad_front){ .w = w, .tls = 1 };
     /* epoll's changelist folds the read/write toggling evhttp does around
@@ -194,6 +210,9 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
     struct event_config *ec = event_config_new();
     if (ec != NULL) {
         event_config_set_flag(ec, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+        /* Only this worker's thread uses its loop (see wake_fd): no lock
+         * to take and release a dozen times a request. */
+        event_config_set_flag(ec, EVENT_BASE_FLAG_NOLOCK);
         w->base = event_base_new_with_config(ec);
         event_config_free(ec);
     }
@@ -219,11 +238,13 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
         w->bound[w->n_bound] = b;
         w->bound_http[w->n_bound++] = h;
     }
-    w->swap_ev = event_new(w->base, -1, 0, on_swap, w);
-    w->stop_ev = event_new(w->base, -1, 0, on_stop, w);
+    w->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (w->wake_fd < 0)
+        return certa_error_set(CERTA_EIO, "worker %d: eventfd: %s", id, strerror(errno));
+    w->wake_ev = event_new(w->base, w->wake_fd, EV_READ | EV_PERSIST, on_wake, w);
     w->bind_ev = event_new(w->base, -1, 0, on_bind, w);
     w->drain_ev = event_new(w->base, -1, EV_PERSIST, on_drain, w);
-    if (!w->swap_ev || !w->stop_ev || !w->bind_ev || !w->drain_ev)
+    if (!w->wake_ev || !w->bind_ev || !w->drain_ev || event_add(w->wake_ev, NULL) < 0)
         goto nomem;
     if (id == 0) {
         struct timeval sec = { 1, 0 };
@@ -277,13 +298,13 @@ void certad_worker_swap(struct certad_worker *w, certa_ca *ca, struct certad_gen
     w->next_ca = ca;
     w->next_gen = gen;
     pthread_mutex_unlock(&w->lock);
-    event_active(w->swap_ev, EV_TIMEOUT, 0);
+    wake(w);
 }
 
 void certad_worker_stop(struct certad_worker *w)
 {
-    if (w->stop_ev != NULL)
-        event_active(w->stop_ev, EV_TIMEOUT, 0);
+    atomic_store(&w->stop_asked, 1);
+    wake(w);
 }
 
 /* Joins the thread (if it ran) and frees everything the worker owns. */
@@ -294,12 +315,14 @@ void certad_worker_join(struct certad_worker *w)
     else
         worker_cleanup(w);
     certad_logbuf_free(w->logbuf);
-    struct event *evs[] = { w->tick_ev, w->swap_ev, w->stop_ev, w->drain_ev, w->bind_ev };
+    struct event *evs[] = { w->tick_ev, w->wake_ev, w->drain_ev, w->bind_ev };
     for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
         if (evs[i] != NULL)
             event_free(evs[i]);
     if (w->base != NULL)
         event_base_free(w->base);
+    if (w->wake_fd >= 0)
+        close(w->wake_fd);
     certa_ca_free(w->next_ca);
     certad_gen_unref(w->next_gen);
     certa_ca_free(w->ca);
