@@ -132,13 +132,16 @@ static void put_raw(struct line *l, const char *s, size_t len)
 
 static void put_uint(struct line *l, unsigned long long v)
 {
-    char digits[24];
-    size_t i = sizeof(digits);
-    do {
-        digits[--i] = (char)('0' + v % 10);
+    size_t n = 1;
+    for (unsigned long long t = v; t >= 10; t /= 10)
+        n++;
+    if (l->n + n > l->cap)
+        return;
+    for (size_t i = n; i > 0; i--) {
+        l->p[l->n + i - 1] = (char)('0' + v % 10);
         v /= 10;
-    } while (v > 0);
-    put_raw(l, digits + i, sizeof(digits) - i);
+    }
+    l->n += n;
 }
 
 /* Which bytes a token keeps as they are: printable ASCII except space,
@@ -152,7 +155,7 @@ static const unsigned char plain_class[256] = { PLAIN64(0), PLAIN64(64), PLAIN64
 /* Appends v as one token: printable ASCII except space, quote and
  * backslash kept, the rest %XX (paths arrive %-encoded already, so they
  * read as sent); quoted, with spaces kept, when the caller wants free text.
- * Runs of kept bytes are copied whole: this runs for every request. */
+ * This runs for every request. */
 static size_t put_value(char *out, size_t pos, size_t cap, const char *v, int quoted)
 {
     static const char hex[] = "0123456789ABCDEF";
