@@ -38,6 +38,7 @@ struct certad_conn {
     int early_status;   /* status evhttp answered by itself (400, 413) */
     int refused;        /* over max_connections: closed at once */
     int timed_out;
+    struct timeval started;     /* when the current request began (loop time) */
     char remote[80];    /* the peer for log lines, formatted once */
 };
 
@@ -76,6 +77,21 @@ static void set_inflight(struct certad_conn *c, int inflight)
     c->w->busy += inflight ? 1 : -1;
 }
 
+/* A request's deadline is its start plus header_timeout. The timer is not
+ * set and cleared for every request of a kept-alive connection: once set
+ * it stays until it fires, and then looks at the request under way, if
+ * any, and sets itself again for that one's deadline. */
+static void arm_deadline(struct certad_conn *c, const struct timeval *now)
+{
+    struct timeval limit = { c->w->gen->cfg->header_timeout, 0 }, due, left;
+    timeradd(&c->started, &limit, &due);
+    if (timercmp(&due, now, <=))
+        timerclear(&left);
+    else
+        timersub(&due, now, &left);
+    evtimer_add(c->deadline, &left);
+}
+
 static void set_busy(struct certad_conn *c, int busy)
 {
     if (c->busy == busy)
@@ -84,10 +100,9 @@ static void set_busy(struct certad_conn *c, int busy)
     if (busy) {
         c->dispatched = 0;
         c->early_status = 0;
-        struct timeval tv = { c->w->gen->cfg->header_timeout, 0 };
-        evtimer_add(c->deadline, &tv);
-    } else {
-        evtimer_del(c->deadline);
+        event_base_gettimeofday_cached(c->w->base, &c->started);
+        if (!evtimer_pending(c->deadline, NULL))
+            arm_deadline(c, &c->started);
     }
 }
 
@@ -151,8 +166,21 @@ static void on_deadline(evutil_socket_t fd, short what, void *arg)
     struct certad_conn *c = arg;
     (void)fd;
     (void)what;
-    if (c->evcon == NULL)
+    if (!c->busy || c->dispatched)
+        return;     /* the next request sets it again */
+    struct timeval now;
+    event_base_gettimeofday_cached(c->w->base, &now);
+    struct timeval limit = { c->w->gen->cfg->header_timeout, 0 }, due;
+    timeradd(&c->started, &limit, &due);
+    if (c->evcon == NULL) {         /* not bound yet (next loop turn): look again */
+        struct timeval soon = { 0, 100 * 1000 };
+        evtimer_add(c->deadline, &soon);
         return;
+    }
+    if (timercmp(&now, &due, <)) {
+        arm_deadline(c, &now);      /* a later request than the one it was set for */
+        return;
+    }
     c->timed_out = 1;
     /* Shut the socket: evhttp sees end-of-file on its next read and tears
      * the connection down through its own path (and our close callback). */
@@ -303,8 +331,7 @@ struct certad_conn *certad_limits_dispatched(struct certad_worker *w, struct evh
         return NULL;
     set_busy(c, 1);
     set_inflight(c, 1);
-    c->dispatched = 1;
-    evtimer_del(c->deadline);
+    c->dispatched = 1;      /* the deadline no longer applies (see on_deadline) */
     /* Until on_complete, what goes out is the handler's answer. */
     if (c->out_cb != NULL)
         evbuffer_cb_clear_flags(bufferevent_get_output(bev), c->out_cb, EVBUFFER_CB_ENABLED);
