@@ -108,6 +108,10 @@ struct certa_csr_request {
     GENERAL_NAMES *sans;
 };
 CERTA_API int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out);
+/* The same from a certa_csr_view (subject and key borrowed from it: v must
+ * outlive out). */
+struct certa_csr_view;
+CERTA_API int certa_request_from_csr_view(const struct certa_csr_view *v, struct certa_csr_request *out);
 CERTA_API void certa_csr_request_clear(struct certa_csr_request *r);
 
 enum certa_decision { CERTA_DECISION_ISSUED = 0, CERTA_DECISION_PENDING = 1, CERTA_DECISION_REJECTED = 2 };

@@ -117,8 +117,8 @@ static int decide_one(certa_ca *ca, const struct certa_request *req, struct cert
     return 0;
 }
 
-int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
-                          struct certa_issue_result *res)
+int certa_ca_submit_batch_in_txn(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
+                                 struct certa_issue_result *res)
 {
     for (size_t i = 0; i < n; i++)
         memset(&res[i], 0, sizeof(res[i]));
@@ -128,11 +128,27 @@ int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs,
             return CERTA_ENOTFOUND;
     if (ca->key == NULL)
         return certa_error_set(CERTA_ESTATE, "the CA was opened read-only: cannot issue");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = decide_one(ca, reqs[i], &res[i]);
+    if (rc < 0)
+        for (size_t i = 0; i < n; i++)
+            certa_issue_result_clear(&res[i]);
+    return rc;
+}
+
+int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
+                          struct certa_issue_result *res)
+{
+    for (size_t i = 0; i < n; i++)
+        memset(&res[i], 0, sizeof(res[i]));
+    for (size_t i = 0; i < n; i++)
+        if (certa_ca_profile(ca, reqs[i]->profile) == NULL)
+            return CERTA_ENOTFOUND;
     int rc = certa_store_begin(ca->store);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = decide_one(ca, reqs[i], &res[i]);
+    rc = certa_ca_submit_batch_in_txn(ca, reqs, n, res);
     /* Durable before anyone sees a certificate. */
     if (rc == 0)
         rc = certa_store_commit(ca->store);

@@ -1,16 +1,17 @@
-/* Group commit for SCEP enrollments. Each enrollment writes twice (the
- * transaction binding with the challenge's use, then the pipeline's
- * request and certificate), and SQLite admits one writer at a time: the
- * workers' enrollments queue here, and whichever worker finds no batch
- * running takes everything queued and writes it with two durable commits
- * in all (one store transaction for the bindings and uses, one
- * certa_ca_submit_batch), on its own CA handle, while the others wait for
- * their results. Alone, an enrollment is its own batch of one. */
+/* Group commit for SCEP enrollments. Each enrollment writes the
+ * transaction binding, the challenge's use, and the pipeline's request and
+ * certificate, and SQLite admits one writer at a time: the workers'
+ * enrollments queue here, and whichever worker finds no batch running
+ * takes everything queued and writes it in one durable commit (one store
+ * transaction around certa_ca_submit_batch_in_txn), on its own CA handle,
+ * while the others wait for their results. Alone, an enrollment is its
+ * own batch of one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include "certa/challenge.h"
+#include "ca/ca_internal.h"
 #include "scep_internal.h"
 
 #define BATCH_MAX 64
@@ -24,7 +25,9 @@ static void fail_all(struct scep_enrollment **v, size_t n, int rc, const char *m
         }
 }
 
-/* Writes one batch with this thread's CA handle. */
+/* Writes one batch with this thread's CA handle, in one store transaction:
+ * the bindings, the challenges' uses, the requests and the certificates
+ * become durable together, before any certificate is returned. */
 static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
 {
     certa_store *store = certa_ca_store(ca);
@@ -55,23 +58,23 @@ static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
         }
         rc = r;
     }
-    if (rc == 0)
-        rc = certa_store_commit(store);
-    if (rc < 0) {
-        snprintf(msg, sizeof(msg), "%s", certa_error_last());
-        certa_store_rollback(store);
-        fail_all(v, n, rc, msg);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; rc == 0 && i < n; i++)
         if (v[i]->refused == 0) {
             idx[m] = i;
             reqs[m++] = v[i]->req;
         }
-    if (m == 0)
-        return;
-    if ((rc = certa_ca_submit_batch(ca, reqs, m, res)) < 0) {
+    if (rc == 0 && m > 0)
+        rc = certa_ca_submit_batch_in_txn(ca, reqs, m, res);
+    if (rc == 0)
+        rc = certa_store_commit(store);
+    if (rc < 0) {
+        /* Nothing of the batch is stored: no binding, no use spent. */
         snprintf(msg, sizeof(msg), "%s", certa_error_last());
+        certa_store_rollback(store);
+        for (size_t j = 0; j < m; j++)
+            certa_issue_result_clear(&res[j]);
+        for (size_t i = 0; i < n; i++)
+            v[i]->refused = 0;
         fail_all(v, n, rc, msg);
         return;
     }
