@@ -162,6 +162,27 @@ CERTA_API int certa_ca_submit(certa_ca *ca, const struct certa_request *req,
 CERTA_API int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs,
                                     size_t n, struct certa_issue_result *res);
 
+/* The pipeline in two steps, for front doors that group-commit: signing
+ * is the costly part of issuing, and done in certa_ca_prepare it runs in
+ * each caller's thread instead of inside the store's one-writer section.
+ * certa_ca_prepare decides (policy, approval) and, for ISSUED, builds and
+ * signs the certificate; it writes nothing. certa_ca_record_prepared, inside
+ * the caller's open store transaction, writes what certa_ca_submit would
+ * (request row, certificate row; re-signing with a fresh serial should the
+ * serial exist); the certificate may be returned only after the caller's
+ * commit. A prepared certificate that is never recorded (the protocol
+ * refused the request after all, the transaction rolled back) must be
+ * dropped with certa_ca_prepared_clear, never returned. req must outlive
+ * the prepared request. */
+struct certa_ca_prepared {
+    const struct certa_request *req;
+    struct certa_issue_result res; /* the decision; ISSUED: the certificate */
+    char serial[CERTA_SERIAL_HEX_MAX];
+};
+CERTA_API int certa_ca_prepare(certa_ca *ca, const struct certa_request *req, struct certa_ca_prepared *out);
+CERTA_API int certa_ca_record_prepared(certa_ca *ca, struct certa_ca_prepared *pp);
+CERTA_API void certa_ca_prepared_clear(struct certa_ca_prepared *pp);
+
 /* Manual approval: issue or reject a PENDING request. */
 CERTA_API int certa_ca_approve(certa_ca *ca, int64_t request_id, X509 **cert_out);
 CERTA_API int certa_ca_reject(certa_ca *ca, int64_t request_id, const char *reason);

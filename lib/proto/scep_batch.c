@@ -1,9 +1,10 @@
-/* Group commit for SCEP enrollments. Each enrollment writes the
+/* Group commit for SCEP enrollments. Each worker decides its enrollment
+ * and signs the certificate (certa_ca_prepare) in parallel; then it writes the
  * transaction binding, the challenge's use, and the pipeline's request and
  * certificate, and SQLite admits one writer at a time: the workers'
  * enrollments queue here, and whichever worker finds no batch running
  * takes everything queued and writes it in one durable commit (one store
- * transaction around certa_ca_submit_batch_in_txn), on its own CA handle,
+ * transaction around certa_ca_record_prepared), on its own CA handle,
  * while the others wait for their results. Alone, an enrollment is its
  * own batch of one. */
 #include <stdio.h>
@@ -11,29 +12,17 @@
 #include <string.h>
 #include <time.h>
 #include "certa/challenge.h"
-#include "ca/ca_internal.h"
 #include "scep_internal.h"
 
 #define BATCH_MAX 64
 
-static void fail_all(struct scep_enrollment **v, size_t n, int rc, const char *msg)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i]->refused == 0) {
-            v[i]->rc = rc;
-            snprintf(v[i]->error, sizeof(v[i]->error), "%s", msg);
-        }
-}
-
 /* Writes one batch with this thread's CA handle, in one store transaction:
  * the bindings, the challenges' uses, the requests and the certificates
- * become durable together, before any certificate is returned. */
+ * become durable together, before any certificate is returned. The
+ * certificates were signed by each enrollment's own worker beforehand. */
 static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
 {
     certa_store *store = certa_ca_store(ca);
-    const struct certa_request *reqs[BATCH_MAX];
-    struct certa_issue_result res[BATCH_MAX];
-    size_t idx[BATCH_MAX], m = 0;
     int64_t now = (int64_t)time(NULL);
     char msg[256];
     int rc = certa_store_begin(store);
@@ -56,30 +45,22 @@ static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
                     e->refused = SCEP_REFUSED_CHALLENGE;
             }
         }
+        if (r == 0 && e->refused == 0)
+            r = certa_ca_record_prepared(ca, e->prep);
         rc = r;
     }
-    for (size_t i = 0; rc == 0 && i < n; i++)
-        if (v[i]->refused == 0) {
-            idx[m] = i;
-            reqs[m++] = v[i]->req;
-        }
-    if (rc == 0 && m > 0)
-        rc = certa_ca_submit_batch_in_txn(ca, reqs, m, res);
     if (rc == 0)
         rc = certa_store_commit(store);
     if (rc < 0) {
         /* Nothing of the batch is stored: no binding, no use spent. */
         snprintf(msg, sizeof(msg), "%s", certa_error_last());
         certa_store_rollback(store);
-        for (size_t j = 0; j < m; j++)
-            certa_issue_result_clear(&res[j]);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             v[i]->refused = 0;
-        fail_all(v, n, rc, msg);
-        return;
+            v[i]->rc = rc;
+            snprintf(v[i]->error, sizeof(v[i]->error), "%s", msg);
+        }
     }
-    for (size_t j = 0; j < m; j++)
-        v[idx[j]]->res = res[j];    /* the certificate changes owner */
 }
 
 int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)

@@ -130,17 +130,18 @@ struct scep_state {
 };
 
 /* scep_batch.c: an enrollment's writes, group-committed with the other
- * workers' (the transaction binding, the challenge's use, the pipeline). */
+ * workers' (the transaction binding, the challenge's use, the pipeline's
+ * rows for a request the worker has decided and signed already). */
 enum { SCEP_REFUSED_TXN = 1, SCEP_REFUSED_CHALLENGE = 2 };
 struct scep_enrollment {
     const char *txid, *key_id;
     const char *ref;            /* challenge to use up, or NULL */
     int manual;                 /* the profile approves manually */
-    const struct certa_request *req; /* its requester points at requester[] */
+    struct certa_ca_prepared *prep; /* certa_ca_prepare'd; its request's
+                                       requester points at requester[] */
     char requester[CERTA_SERIAL_HEX_MAX + 16];
     /* out */
-    int refused;                /* SCEP_REFUSED_*: nothing submitted */
-    struct certa_issue_result res;
+    int refused;                /* SCEP_REFUSED_*: nothing recorded; drop prep */
     int rc;
     char error[256];
     int done;
@@ -148,7 +149,7 @@ struct scep_enrollment {
 };
 struct scep_state;
 /* Returns the enrollment's internal failure (negative), else 0 with
- * refused or res set. */
+ * refused set, or prep recorded and committed. */
 int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e);
 
 /* scep_pkiop.c: one PKIOperation (decoded message bytes) into res. */

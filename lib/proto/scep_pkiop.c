@@ -1,6 +1,6 @@
 /* SCEP PKIOperation: one pkiMessage in, one signed CertRep out. PKCSReq and
- * RenewalReq go through the issuance pipeline (certa_ca_submit_batch, see
- * scep_batch.c); CertPoll
+ * RenewalReq go through the issuance pipeline (certa_ca_prepare here, then
+ * certa_ca_record_prepared in scep_batch.c's group commit); CertPoll
  * through certa_ca_poll; GetCert and GetCRL read the store.
  *
  * Who gets a certificate (PKCSReq):
@@ -200,6 +200,7 @@ static int enroll(struct op *o)
     struct scep_fail_res f;
     struct certa_csr_view csr = { 0 };
     struct certa_csr_request cr = { 0 };
+    struct certa_ca_prepared prep = { 0 };
     char *pw = NULL;
     char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     /* In a PKCSReq the request's key is the signer certificate's (a
@@ -258,17 +259,21 @@ static int enroll(struct op *o)
     }
     if ((rc = certa_request_from_csr_view(&csr, &cr)) < 0)
         goto out;
+    cr.req.profile = o->st->profile;
+    cr.req.protocol = "scep";
+    cr.req.transaction_id = o->m.txid;
+    cr.req.renewal_of = renewal ? serial : NULL;
     struct scep_enrollment e = {
         /* An unlimited password has no use to spend: nothing to write. */
         .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 && uses_left >= 0 ? ref : NULL, .manual = manual,
-        .req = &cr.req,
+        .prep = &prep,
     };
     snprintf(e.requester, sizeof(e.requester), "%s", requester);
-    cr.req.profile = o->st->profile;
-    cr.req.protocol = "scep";
     cr.req.requester = e.requester;
-    cr.req.transaction_id = o->m.txid;
-    cr.req.renewal_of = renewal ? serial : NULL;
+    /* Decided and signed here, in this worker, in parallel with the others;
+     * recorded in the next group commit, and returned only after it. */
+    if ((rc = certa_ca_prepare(o->ca, &cr.req, &prep)) < 0)
+        goto out;
     if ((rc = scep_enroll_batched(o->st, o->ca, &e)) < 0)
         goto out;
     if (e.refused == SCEP_REFUSED_TXN)
@@ -276,11 +281,11 @@ static int enroll(struct op *o)
     else if (e.refused == SCEP_REFUSED_CHALLENGE)
         rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
     else
-        rc = answer(o, &e.res);
-    certa_issue_result_clear(&e.res);
+        rc = answer(o, &prep.res);
 out:
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
+    certa_ca_prepared_clear(&prep);
     certa_csr_request_clear(&cr);
     certa_csr_view_clear(&csr);
     return rc;
