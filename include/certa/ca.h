@@ -178,6 +178,13 @@ struct certa_ca_prepared {
     const struct certa_request *req;
     struct certa_issue_result res; /* the decision; ISSUED: the certificate */
     char serial[CERTA_SERIAL_HEX_MAX];
+    /* ISSUED: the certificate's store row, encoded here so that recording
+     * reads neither res.cert nor its encodings: the protocol may go on
+     * using res.cert (with a reference of its own) while another thread
+     * records. Only a serial collision replaces res.cert (and frees the
+     * prepared one's reference), in which case the protocol must answer
+     * with the new res.cert. */
+    struct certa_cert_row row;
 };
 CERTA_API int certa_ca_prepare(certa_ca *ca, const struct certa_request *req, struct certa_ca_prepared *out);
 CERTA_API int certa_ca_record_prepared(certa_ca *ca, struct certa_ca_prepared *pp);

@@ -101,6 +101,11 @@ int certa_policy_check(const certa_ca *ca, const certa_profile *p, const struct 
 int certa_ca_submit_batch_in_txn(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
                                  struct certa_issue_result *res);
 
+/* record.c: a certificate's store row (serial, subject, times, DER; free
+ * with certa_cert_row_clear), and its insertion (profile borrowed). */
+int certa_ca_cert_row_fill(X509 *x, struct certa_cert_row *row);
+int certa_ca_record_row(certa_ca *ca, struct certa_cert_row *row, const char *profile, int64_t request_id);
+
 /* build.c: builds and signs the certificate for an allowed request. */
 int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_request *req,
                      X509 **out, char serial_hex[CERTA_SERIAL_HEX_MAX]);

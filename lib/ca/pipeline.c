@@ -87,6 +87,7 @@ void certa_ca_prepared_clear(struct certa_ca_prepared *pp)
     if (pp == NULL)
         return;
     certa_issue_result_clear(&pp->res);
+    certa_cert_row_clear(&pp->row);
     memset(pp, 0, sizeof(*pp));
 }
 
@@ -112,8 +113,11 @@ int certa_ca_prepare(certa_ca *ca, const struct certa_request *req, struct certa
         res->decision = CERTA_DECISION_PENDING;
         return 0;
     }
-    if ((rc = certa_build_cert(ca, p, req, &res->cert, out->serial)) < 0)
+    if ((rc = certa_build_cert(ca, p, req, &res->cert, out->serial)) < 0 ||
+        (rc = certa_ca_cert_row_fill(res->cert, &out->row)) < 0) {
+        certa_issue_result_clear(res);
         return rc;
+    }
     res->decision = CERTA_DECISION_ISSUED;
     return 0;
 }
@@ -138,7 +142,7 @@ int certa_ca_record_prepared(certa_ca *ca, struct certa_ca_prepared *pp)
     if (req->transaction_id != NULL &&
         (rc = store_request(ca, p, req, CERTA_REQ_ISSUED, pp->serial, &res->request_id)) < 0)
         return rc;
-    rc = certa_ca_record_cert(ca, res->cert, p->name, res->request_id);
+    rc = certa_ca_record_row(ca, &pp->row, p->name, res->request_id);
     if (rc == CERTA_EEXIST) {
         /* The random serial exists already: sign afresh with another. */
         X509_free(res->cert);

@@ -63,13 +63,19 @@ static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
     }
 }
 
-int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)
+void scep_enroll_queue(struct scep_state *st, struct scep_enrollment *e)
 {
     e->next = NULL;
     e->done = 0;
     pthread_mutex_lock(&st->q_lock);
     *st->q_tail = e;
     st->q_tail = &e->next;
+    pthread_mutex_unlock(&st->q_lock);
+}
+
+int scep_enroll_wait(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)
+{
+    pthread_mutex_lock(&st->q_lock);
     while (!e->done) {
         if (st->q_busy) {
             pthread_cond_wait(&st->q_cond, &st->q_lock);

@@ -148,9 +148,14 @@ struct scep_enrollment {
     struct scep_enrollment *next;
 };
 struct scep_state;
-/* Returns the enrollment's internal failure (negative), else 0 with
- * refused set, or prep recorded and committed. */
-int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e);
+/* Queues e for the next group commit; the caller must then call
+ * scep_enroll_wait (e stays the caller's, untouched by it meanwhile but
+ * for prep's rows being written). */
+void scep_enroll_queue(struct scep_state *st, struct scep_enrollment *e);
+/* Waits until e is written, writing the queue itself when no other worker
+ * is. Returns the enrollment's internal failure (negative, nothing of its
+ * batch stored), else 0 with refused set, or prep recorded and committed. */
+int scep_enroll_wait(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e);
 
 /* scep_pkiop.c: one PKIOperation (decoded message bytes) into res. */
 int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *der, size_t len,

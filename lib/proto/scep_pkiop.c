@@ -274,14 +274,32 @@ static int enroll(struct op *o)
      * recorded in the next group commit, and returned only after it. */
     if ((rc = certa_ca_prepare(o->ca, &cr.req, &prep)) < 0)
         goto out;
-    if ((rc = scep_enroll_batched(o->st, o->ca, &e)) < 0)
-        goto out;
-    if (e.refused == SCEP_REFUSED_TXN)
+    scep_enroll_queue(o->st, &e);
+    /* While the commit runs (or waits for a leader), this worker signs the
+     * CertRep that carries the certificate, with a reference of its own to
+     * it; the answer leaves only once the commit succeeded, else it is
+     * replaced by the failure's. */
+    X509 *pre = NULL;
+    int pre_rc = 0;
+    if (prep.res.decision == CERTA_DECISION_ISSUED && X509_up_ref(prep.res.cert)) {
+        pre = prep.res.cert;
+        struct certa_issue_result r = { .decision = CERTA_DECISION_ISSUED, .cert = pre };
+        pre_rc = answer(o, &r);
+    }
+    rc = scep_enroll_wait(o->st, o->ca, &e);
+    if (rc < 0) {
+        /* Nothing was stored: the CertRep built meanwhile must not leave. */
+        o->res->body.len = 0;
+    } else if (e.refused == SCEP_REFUSED_TXN) {
         rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
-    else if (e.refused == SCEP_REFUSED_CHALLENGE)
+    } else if (e.refused == SCEP_REFUSED_CHALLENGE) {
         rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
-    else
+    } else if (pre == NULL || pre != prep.res.cert || pre_rc < 0) {
+        /* Not built ahead, or re-signed in the commit (serial collision). */
+        o->res->body.len = 0;
         rc = answer(o, &prep.res);
+    }
+    X509_free(pre);
 out:
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
