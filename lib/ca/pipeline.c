@@ -168,6 +168,7 @@ static int decide_one(certa_ca *ca, const struct certa_request *req, struct cert
         return rc;
     }
     *res = pp.res;      /* the certificate changes owner */
+    certa_cert_row_clear(&pp.row);
     return 0;
 }
 
