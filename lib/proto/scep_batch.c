@@ -67,18 +67,24 @@ void scep_enroll_queue(struct scep_state *st, struct scep_enrollment *e)
 {
     e->next = NULL;
     e->done = 0;
+    pthread_cond_init(&e->cond, NULL);
     pthread_mutex_lock(&st->q_lock);
     *st->q_tail = e;
     st->q_tail = &e->next;
     pthread_mutex_unlock(&st->q_lock);
 }
 
+/* Each waiter sleeps on its own condition: when a batch is written, only
+ * its enrollments and the next one queued (to lead the next batch) wake,
+ * not every worker waiting. Any waiter that finds no batch running leads,
+ * and every queued enrollment's worker does come to wait, so the queue
+ * always drains. */
 int scep_enroll_wait(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)
 {
     pthread_mutex_lock(&st->q_lock);
     while (!e->done) {
         if (st->q_busy) {
-            pthread_cond_wait(&st->q_cond, &st->q_lock);
+            pthread_cond_wait(&e->cond, &st->q_lock);
             continue;
         }
         /* Lead: take what is queued (up to BATCH_MAX) and write it. */
@@ -96,12 +102,16 @@ int scep_enroll_wait(struct scep_state *st, certa_ca *ca, struct scep_enrollment
         write_batch(ca, v, n);
         pthread_mutex_unlock(&st->write_lock);
         pthread_mutex_lock(&st->q_lock);
-        for (size_t i = 0; i < n; i++)
-            v[i]->done = 1;
         st->q_busy = 0;
-        pthread_cond_broadcast(&st->q_cond);
+        for (size_t i = 0; i < n; i++) {
+            v[i]->done = 1;
+            pthread_cond_signal(&v[i]->cond);
+        }
+        if (st->q_head != NULL)
+            pthread_cond_signal(&st->q_head->cond);
     }
     pthread_mutex_unlock(&st->q_lock);
+    pthread_cond_destroy(&e->cond);
     if (e->rc < 0)
         return certa_error_set(e->rc, "%s", e->error);
     return 0;

@@ -120,7 +120,6 @@ struct scep_state {
     pthread_mutex_t write_lock;
     /* The enrollment queue of scep_batch.c. */
     pthread_mutex_t q_lock;
-    pthread_cond_t q_cond;
     struct scep_enrollment *q_head, **q_tail;
     int q_busy;
     pthread_mutex_t crl_lock;
@@ -145,6 +144,7 @@ struct scep_enrollment {
     int rc;
     char error[256];
     int done;
+    pthread_cond_t cond;        /* its waiter's (scep_enroll_wait) */
     struct scep_enrollment *next;
 };
 struct scep_state;
