@@ -108,6 +108,10 @@ struct certa_csr_request {
     GENERAL_NAMES *sans;
 };
 CERTA_API int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out);
+/* The same from a certa_csr_view (subject and key borrowed from it: v must
+ * outlive out). */
+struct certa_csr_view;
+CERTA_API int certa_request_from_csr_view(const struct certa_csr_view *v, struct certa_csr_request *out);
 CERTA_API void certa_csr_request_clear(struct certa_csr_request *r);
 
 enum certa_decision { CERTA_DECISION_ISSUED = 0, CERTA_DECISION_PENDING = 1, CERTA_DECISION_REJECTED = 2 };
@@ -157,6 +161,34 @@ CERTA_API int certa_ca_submit(certa_ca *ca, const struct certa_request *req,
  * signed; an internal failure rolls the whole batch back. */
 CERTA_API int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs,
                                     size_t n, struct certa_issue_result *res);
+
+/* The pipeline in two steps, for front doors that group-commit: signing
+ * is the costly part of issuing, and done in certa_ca_prepare it runs in
+ * each caller's thread instead of inside the store's one-writer section.
+ * certa_ca_prepare decides (policy, approval) and, for ISSUED, builds and
+ * signs the certificate; it writes nothing. certa_ca_record_prepared, inside
+ * the caller's open store transaction, writes what certa_ca_submit would
+ * (request row, certificate row; re-signing with a fresh serial should the
+ * serial exist); the certificate may be returned only after the caller's
+ * commit. A prepared certificate that is never recorded (the protocol
+ * refused the request after all, the transaction rolled back) must be
+ * dropped with certa_ca_prepared_clear, never returned. req must outlive
+ * the prepared request. */
+struct certa_ca_prepared {
+    const struct certa_request *req;
+    struct certa_issue_result res; /* the decision; ISSUED: the certificate */
+    char serial[CERTA_SERIAL_HEX_MAX];
+    /* ISSUED: the certificate's store row, encoded here so that recording
+     * reads neither res.cert nor its encodings: the protocol may go on
+     * using res.cert (with a reference of its own) while another thread
+     * records. Only a serial collision replaces res.cert (and frees the
+     * prepared one's reference), in which case the protocol must answer
+     * with the new res.cert. */
+    struct certa_cert_row row;
+};
+CERTA_API int certa_ca_prepare(certa_ca *ca, const struct certa_request *req, struct certa_ca_prepared *out);
+CERTA_API int certa_ca_record_prepared(certa_ca *ca, struct certa_ca_prepared *pp);
+CERTA_API void certa_ca_prepared_clear(struct certa_ca_prepared *pp);
 
 /* Manual approval: issue or reject a PENDING request. */
 CERTA_API int certa_ca_approve(certa_ca *ca, int64_t request_id, X509 **cert_out);

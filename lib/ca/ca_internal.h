@@ -93,6 +93,19 @@ int certa_profile_parse_keyusage(const char *list, unsigned *bits);
 int certa_policy_check(const certa_ca *ca, const certa_profile *p, const struct certa_request *req,
                        int *kind, char *reason, size_t reason_len);
 
+/* pipeline.c: certa_ca_submit_batch inside the caller's open store
+ * transaction, so that a protocol's own writes (a SCEP transaction binding,
+ * a challenge's use) commit with the requests and certificates, durably
+ * at once. The caller commits before returning any certificate, and rolls
+ * back when this fails (the results are then cleared). */
+int certa_ca_submit_batch_in_txn(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
+                                 struct certa_issue_result *res);
+
+/* record.c: a certificate's store row (serial, subject, times, DER; free
+ * with certa_cert_row_clear), and its insertion (profile borrowed). */
+int certa_ca_cert_row_fill(X509 *x, struct certa_cert_row *row);
+int certa_ca_record_row(certa_ca *ca, struct certa_cert_row *row, const char *profile, int64_t request_id);
+
 /* build.c: builds and signs the certificate for an allowed request. */
 int certa_build_cert(certa_ca *ca, const certa_profile *p, const struct certa_request *req,
                      X509 **out, char serial_hex[CERTA_SERIAL_HEX_MAX]);

@@ -82,14 +82,25 @@ static int store_request(certa_ca *ca, const certa_profile *p, const struct cert
     return rc;
 }
 
-/* One request inside an open transaction. Unknown profile and internal
- * failures are negative; policy outcomes are in res. */
-static int decide_one(certa_ca *ca, const struct certa_request *req, struct certa_issue_result *res)
+void certa_ca_prepared_clear(struct certa_ca_prepared *pp)
 {
-    memset(res, 0, sizeof(*res));
+    if (pp == NULL)
+        return;
+    certa_issue_result_clear(&pp->res);
+    certa_cert_row_clear(&pp->row);
+    memset(pp, 0, sizeof(*pp));
+}
+
+int certa_ca_prepare(certa_ca *ca, const struct certa_request *req, struct certa_ca_prepared *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->req = req;
+    struct certa_issue_result *res = &out->res;
     const certa_profile *p = certa_ca_profile(ca, req->profile);
     if (p == NULL)
         return CERTA_ENOTFOUND;
+    if (ca->key == NULL)
+        return certa_error_set(CERTA_ESTATE, "the CA was opened read-only: cannot issue");
     int rc = certa_policy_check(ca, p, req, &res->reject_kind, res->reason, sizeof(res->reason));
     if (rc < 0)
         return rc;
@@ -100,25 +111,69 @@ static int decide_one(certa_ca *ca, const struct certa_request *req, struct cert
     }
     if (p->manual && !req->preapproved) {
         res->decision = CERTA_DECISION_PENDING;
-        return store_request(ca, p, req, CERTA_REQ_PENDING, NULL, &res->request_id);
+        return 0;
     }
-    char serial[CERTA_SERIAL_HEX_MAX];
-    if (req->transaction_id != NULL) {
-        /* Stored so that a protocol poll for this transaction finds it. */
-        if ((rc = store_request(ca, p, req, CERTA_REQ_PENDING, NULL, &res->request_id)) < 0)
-            return rc;
+    if ((rc = certa_build_cert(ca, p, req, &res->cert, out->serial)) < 0 ||
+        (rc = certa_ca_cert_row_fill(res->cert, &out->row)) < 0) {
+        certa_issue_result_clear(res);
+        return rc;
     }
-    if ((rc = issue_and_record(ca, p, req, res->request_id, &res->cert, serial)) < 0)
-        return rc;
-    if (req->transaction_id != NULL &&
-        (rc = certa_store_request_finish(ca->store, res->request_id, CERTA_REQ_ISSUED, serial, NULL)) < 0)
-        return rc;
     res->decision = CERTA_DECISION_ISSUED;
     return 0;
 }
 
-int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
-                          struct certa_issue_result *res)
+int certa_ca_record_prepared(certa_ca *ca, struct certa_ca_prepared *pp)
+{
+    const struct certa_request *req = pp->req;
+    struct certa_issue_result *res = &pp->res;
+    const certa_profile *p = certa_ca_profile(ca, req->profile);
+    if (p == NULL)
+        return CERTA_ENOTFOUND;
+    switch (res->decision) {
+    case CERTA_DECISION_REJECTED:
+        return 0;
+    case CERTA_DECISION_PENDING:
+        return store_request(ca, p, req, CERTA_REQ_PENDING, NULL, &res->request_id);
+    default:
+        break;
+    }
+    int rc = 0;
+    /* Stored so that a protocol poll for this transaction finds it. */
+    if (req->transaction_id != NULL &&
+        (rc = store_request(ca, p, req, CERTA_REQ_ISSUED, pp->serial, &res->request_id)) < 0)
+        return rc;
+    rc = certa_ca_record_row(ca, &pp->row, p->name, res->request_id);
+    if (rc == CERTA_EEXIST) {
+        /* The random serial exists already: sign afresh with another. */
+        X509_free(res->cert);
+        res->cert = NULL;
+        if ((rc = issue_and_record(ca, p, req, res->request_id, &res->cert, pp->serial)) == 0 &&
+            req->transaction_id != NULL)
+            rc = certa_store_request_finish(ca->store, res->request_id, CERTA_REQ_ISSUED, pp->serial, NULL);
+    }
+    return rc;
+}
+
+/* One request inside an open transaction. Unknown profile and internal
+ * failures are negative; policy outcomes are in res. */
+static int decide_one(certa_ca *ca, const struct certa_request *req, struct certa_issue_result *res)
+{
+    struct certa_ca_prepared pp;
+    int rc = certa_ca_prepare(ca, req, &pp);
+    if (rc == 0)
+        rc = certa_ca_record_prepared(ca, &pp);
+    if (rc < 0) {
+        certa_ca_prepared_clear(&pp);
+        memset(res, 0, sizeof(*res));
+        return rc;
+    }
+    *res = pp.res;      /* the certificate changes owner */
+    certa_cert_row_clear(&pp.row);
+    return 0;
+}
+
+int certa_ca_submit_batch_in_txn(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
+                                 struct certa_issue_result *res)
 {
     for (size_t i = 0; i < n; i++)
         memset(&res[i], 0, sizeof(res[i]));
@@ -128,11 +183,27 @@ int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs,
             return CERTA_ENOTFOUND;
     if (ca->key == NULL)
         return certa_error_set(CERTA_ESTATE, "the CA was opened read-only: cannot issue");
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = decide_one(ca, reqs[i], &res[i]);
+    if (rc < 0)
+        for (size_t i = 0; i < n; i++)
+            certa_issue_result_clear(&res[i]);
+    return rc;
+}
+
+int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs, size_t n,
+                          struct certa_issue_result *res)
+{
+    for (size_t i = 0; i < n; i++)
+        memset(&res[i], 0, sizeof(res[i]));
+    for (size_t i = 0; i < n; i++)
+        if (certa_ca_profile(ca, reqs[i]->profile) == NULL)
+            return CERTA_ENOTFOUND;
     int rc = certa_store_begin(ca->store);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < n && rc == 0; i++)
-        rc = decide_one(ca, reqs[i], &res[i]);
+    rc = certa_ca_submit_batch_in_txn(ca, reqs, n, res);
     /* Durable before anyone sees a certificate. */
     if (rc == 0)
         rc = certa_store_commit(ca->store);

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <jansson.h>
 #include <openssl/evp.h>
+#include "certa/csr.h"
 #include "ca_internal.h"
 
 #define REQUEST_BODY_MAX (256 * 1024)
@@ -172,15 +173,19 @@ void certa_stored_request_clear(struct certa_stored_request *r)
     memset(r, 0, sizeof(*r));
 }
 
-int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out)
+/* Fills out from a CSR's parts; takes ownership of exts. */
+static int request_from_parts(X509_NAME *subject, EVP_PKEY *pubkey, const X509_PUBKEY *spki,
+                              STACK_OF(X509_EXTENSION) *exts, struct certa_csr_request *out)
 {
     memset(out, 0, sizeof(*out));
-    out->req.subject = X509_REQ_get_subject_name(csr);
-    out->req.pubkey = X509_REQ_get0_pubkey(csr);
-    out->req.spki = X509_REQ_get_X509_PUBKEY(csr);
-    if (out->req.pubkey == NULL)
+    out->req.subject = subject;
+    out->req.pubkey = pubkey;
+    out->req.spki = spki;
+    out->exts = exts;
+    if (out->req.pubkey == NULL) {
+        certa_csr_request_clear(out);
         return certa_error_ossl(CERTA_EINVAL, "the CSR's public key cannot be decoded");
-    out->exts = X509_REQ_get_extensions(csr);
+    }
     if (out->exts != NULL) {
         int crit = 0;
         out->sans = X509V3_get_d2i(out->exts, NID_subject_alt_name, &crit, NULL);
@@ -192,6 +197,19 @@ int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out)
     out->req.sans = out->sans;
     out->req.extensions = out->exts;
     return 0;
+}
+
+int certa_request_from_csr(X509_REQ *csr, struct certa_csr_request *out)
+{
+    EVP_PKEY *pk = X509_REQ_get0_pubkey(csr);
+    return request_from_parts(X509_REQ_get_subject_name(csr), pk, X509_REQ_get_X509_PUBKEY(csr),
+                              pk ? X509_REQ_get_extensions(csr) : NULL, out);
+}
+
+int certa_request_from_csr_view(const struct certa_csr_view *v, struct certa_csr_request *out)
+{
+    return request_from_parts(v->subject, v->pubkey, v->spki, v->pubkey ? certa_csr_view_extensions(v) : NULL,
+                              out);
 }
 
 void certa_csr_request_clear(struct certa_csr_request *r)

@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 #include "certa/csr.h"
 #include "certa/key.h"
+#include "csr_internal.h"
 
 /* A CSR with a large RSA key and many SANs stays far below this. */
 #define CSR_MAX (64 * 1024)
@@ -196,13 +197,9 @@ out:
     return rc;
 }
 
-char *certa_csr_challenge(const X509_REQ *req)
+char *certa_csr_challenge_attr(const X509_ATTRIBUTE *attr)
 {
-    int idx = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
-    if (idx < 0)
-        return NULL;
-    X509_ATTRIBUTE *attr = X509_REQ_get_attr(req, idx);
-    ASN1_TYPE *t = attr != NULL ? X509_ATTRIBUTE_get0_type(attr, 0) : NULL;
+    ASN1_TYPE *t = attr != NULL ? X509_ATTRIBUTE_get0_type((X509_ATTRIBUTE *)attr, 0) : NULL;
     if (t == NULL)
         return NULL;
     if (t->type != V_ASN1_PRINTABLESTRING && t->type != V_ASN1_UTF8STRING && t->type != V_ASN1_IA5STRING &&
@@ -218,6 +215,12 @@ char *certa_csr_challenge(const X509_REQ *req)
         return NULL;
     }
     return (char *)utf8;
+}
+
+char *certa_csr_challenge(const X509_REQ *req)
+{
+    int idx = X509_REQ_get_attr_by_NID(req, NID_pkcs9_challengePassword, -1);
+    return idx < 0 ? NULL : certa_csr_challenge_attr(X509_REQ_get_attr(req, idx));
 }
 
 int certa_csr_write(const X509_REQ *req, const char *path, int der)

@@ -1,11 +1,12 @@
-/* Group commit for SCEP enrollments. Each enrollment writes twice (the
- * transaction binding with the challenge's use, then the pipeline's
- * request and certificate), and SQLite admits one writer at a time: the
- * workers' enrollments queue here, and whichever worker finds no batch
- * running takes everything queued and writes it with two durable commits
- * in all (one store transaction for the bindings and uses, one
- * certa_ca_submit_batch), on its own CA handle, while the others wait for
- * their results. Alone, an enrollment is its own batch of one. */
+/* Group commit for SCEP enrollments. Each worker decides its enrollment
+ * and signs the certificate (certa_ca_prepare) in parallel; then it writes the
+ * transaction binding, the challenge's use, and the pipeline's request and
+ * certificate, and SQLite admits one writer at a time: the workers'
+ * enrollments queue here, and whichever worker finds no batch running
+ * takes everything queued and writes it in one durable commit (one store
+ * transaction around certa_ca_record_prepared), on its own CA handle,
+ * while the others wait for their results. Alone, an enrollment is its
+ * own batch of one. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,22 +16,13 @@
 
 #define BATCH_MAX 64
 
-static void fail_all(struct scep_enrollment **v, size_t n, int rc, const char *msg)
-{
-    for (size_t i = 0; i < n; i++)
-        if (v[i]->refused == 0) {
-            v[i]->rc = rc;
-            snprintf(v[i]->error, sizeof(v[i]->error), "%s", msg);
-        }
-}
-
-/* Writes one batch with this thread's CA handle. */
+/* Writes one batch with this thread's CA handle, in one store transaction:
+ * the bindings, the challenges' uses, the requests and the certificates
+ * become durable together, before any certificate is returned. The
+ * certificates were signed by each enrollment's own worker beforehand. */
 static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
 {
     certa_store *store = certa_ca_store(ca);
-    const struct certa_request *reqs[BATCH_MAX];
-    struct certa_issue_result res[BATCH_MAX];
-    size_t idx[BATCH_MAX], m = 0;
     int64_t now = (int64_t)time(NULL);
     char msg[256];
     int rc = certa_store_begin(store);
@@ -53,42 +45,46 @@ static void write_batch(certa_ca *ca, struct scep_enrollment **v, size_t n)
                     e->refused = SCEP_REFUSED_CHALLENGE;
             }
         }
+        if (r == 0 && e->refused == 0)
+            r = certa_ca_record_prepared(ca, e->prep);
         rc = r;
     }
     if (rc == 0)
         rc = certa_store_commit(store);
     if (rc < 0) {
+        /* Nothing of the batch is stored: no binding, no use spent. */
         snprintf(msg, sizeof(msg), "%s", certa_error_last());
         certa_store_rollback(store);
-        fail_all(v, n, rc, msg);
-        return;
-    }
-    for (size_t i = 0; i < n; i++)
-        if (v[i]->refused == 0) {
-            idx[m] = i;
-            reqs[m++] = v[i]->req;
+        for (size_t i = 0; i < n; i++) {
+            v[i]->refused = 0;
+            v[i]->rc = rc;
+            snprintf(v[i]->error, sizeof(v[i]->error), "%s", msg);
         }
-    if (m == 0)
-        return;
-    if ((rc = certa_ca_submit_batch(ca, reqs, m, res)) < 0) {
-        snprintf(msg, sizeof(msg), "%s", certa_error_last());
-        fail_all(v, n, rc, msg);
-        return;
     }
-    for (size_t j = 0; j < m; j++)
-        v[idx[j]]->res = res[j];    /* the certificate changes owner */
 }
 
-int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)
+void scep_enroll_queue(struct scep_state *st, struct scep_enrollment *e)
 {
     e->next = NULL;
     e->done = 0;
+    pthread_cond_init(&e->cond, NULL);
     pthread_mutex_lock(&st->q_lock);
     *st->q_tail = e;
     st->q_tail = &e->next;
+    pthread_mutex_unlock(&st->q_lock);
+}
+
+/* Each waiter sleeps on its own condition: when a batch is written, only
+ * its enrollments and the next one queued (to lead the next batch) wake,
+ * not every worker waiting. Any waiter that finds no batch running leads,
+ * and every queued enrollment's worker does come to wait, so the queue
+ * always drains. */
+int scep_enroll_wait(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e)
+{
+    pthread_mutex_lock(&st->q_lock);
     while (!e->done) {
         if (st->q_busy) {
-            pthread_cond_wait(&st->q_cond, &st->q_lock);
+            pthread_cond_wait(&e->cond, &st->q_lock);
             continue;
         }
         /* Lead: take what is queued (up to BATCH_MAX) and write it. */
@@ -106,12 +102,16 @@ int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollm
         write_batch(ca, v, n);
         pthread_mutex_unlock(&st->write_lock);
         pthread_mutex_lock(&st->q_lock);
-        for (size_t i = 0; i < n; i++)
-            v[i]->done = 1;
         st->q_busy = 0;
-        pthread_cond_broadcast(&st->q_cond);
+        for (size_t i = 0; i < n; i++) {
+            v[i]->done = 1;
+            pthread_cond_signal(&v[i]->cond);
+        }
+        if (st->q_head != NULL)
+            pthread_cond_signal(&st->q_head->cond);
     }
     pthread_mutex_unlock(&st->q_lock);
+    pthread_cond_destroy(&e->cond);
     if (e->rc < 0)
         return certa_error_set(e->rc, "%s", e->error);
     return 0;

@@ -120,7 +120,6 @@ struct scep_state {
     pthread_mutex_t write_lock;
     /* The enrollment queue of scep_batch.c. */
     pthread_mutex_t q_lock;
-    pthread_cond_t q_cond;
     struct scep_enrollment *q_head, **q_tail;
     int q_busy;
     pthread_mutex_t crl_lock;
@@ -130,26 +129,33 @@ struct scep_state {
 };
 
 /* scep_batch.c: an enrollment's writes, group-committed with the other
- * workers' (the transaction binding, the challenge's use, the pipeline). */
+ * workers' (the transaction binding, the challenge's use, the pipeline's
+ * rows for a request the worker has decided and signed already). */
 enum { SCEP_REFUSED_TXN = 1, SCEP_REFUSED_CHALLENGE = 2 };
 struct scep_enrollment {
     const char *txid, *key_id;
     const char *ref;            /* challenge to use up, or NULL */
     int manual;                 /* the profile approves manually */
-    const struct certa_request *req; /* its requester points at requester[] */
+    struct certa_ca_prepared *prep; /* certa_ca_prepare'd; its request's
+                                       requester points at requester[] */
     char requester[CERTA_SERIAL_HEX_MAX + 16];
     /* out */
-    int refused;                /* SCEP_REFUSED_*: nothing submitted */
-    struct certa_issue_result res;
+    int refused;                /* SCEP_REFUSED_*: nothing recorded; drop prep */
     int rc;
     char error[256];
     int done;
+    pthread_cond_t cond;        /* its waiter's (scep_enroll_wait) */
     struct scep_enrollment *next;
 };
 struct scep_state;
-/* Returns the enrollment's internal failure (negative), else 0 with
- * refused or res set. */
-int scep_enroll_batched(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e);
+/* Queues e for the next group commit; the caller must then call
+ * scep_enroll_wait (e stays the caller's, untouched by it meanwhile but
+ * for prep's rows being written). */
+void scep_enroll_queue(struct scep_state *st, struct scep_enrollment *e);
+/* Waits until e is written, writing the queue itself when no other worker
+ * is. Returns the enrollment's internal failure (negative, nothing of its
+ * batch stored), else 0 with refused set, or prep recorded and committed. */
+int scep_enroll_wait(struct scep_state *st, certa_ca *ca, struct scep_enrollment *e);
 
 /* scep_pkiop.c: one PKIOperation (decoded message bytes) into res. */
 int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *der, size_t len,

@@ -1,6 +1,6 @@
 /* SCEP PKIOperation: one pkiMessage in, one signed CertRep out. PKCSReq and
- * RenewalReq go through the issuance pipeline (certa_ca_submit_batch, see
- * scep_batch.c); CertPoll
+ * RenewalReq go through the issuance pipeline (certa_ca_prepare here, then
+ * certa_ca_record_prepared in scep_batch.c's group commit); CertPoll
  * through certa_ca_poll; GetCert and GetCRL read the store.
  *
  * Who gets a certificate (PKCSReq):
@@ -166,7 +166,7 @@ static int signer_is_ours(struct op *o, char serial[CERTA_SERIAL_HEX_MAX])
     return 1;
 }
 
-static int check_renewal_signer(struct op *o, X509_REQ *csr, struct scep_fail_res *f)
+static int check_renewal_signer(struct op *o, const X509_NAME *subject, struct scep_fail_res *f)
 {
     X509 *s = o->m.signer;
     if (X509_cmp_current_time(X509_get0_notAfter(s)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(s)) > 0)
@@ -179,7 +179,7 @@ static int check_renewal_signer(struct op *o, X509_REQ *csr, struct scep_fail_re
     if (cs.state != CERTA_STATE_GOOD)
         return scep_fail(f, SCEP_BADREQUEST, "renewal signed with a %s certificate",
                          cs.state == CERTA_STATE_REVOKED ? "revoked" : "unknown");
-    if (X509_NAME_cmp(X509_REQ_get_subject_name(csr), X509_get_subject_name(s)) != 0)
+    if (X509_NAME_cmp(subject, X509_get_subject_name(s)) != 0)
         return scep_fail(f, SCEP_BADREQUEST, "renewal asks for another subject than the current certificate");
     return 0;
 }
@@ -198,17 +198,20 @@ static const char *challenge_problem(int rc)
 static int enroll(struct op *o)
 {
     struct scep_fail_res f;
-    X509_REQ *csr = NULL;
+    struct certa_csr_view csr = { 0 };
     struct certa_csr_request cr = { 0 };
+    struct certa_ca_prepared prep = { 0 };
     char *pw = NULL;
     char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
-    int rc = certa_csr_parse(o->m.inner, o->m.inner_len, &csr);
+    /* In a PKCSReq the request's key is the signer certificate's (a
+     * renewal may bring another): decoded once, not twice. */
+    int rc = certa_csr_view_parse(o->m.inner, o->m.inner_len, X509_get_X509_PUBKEY(o->m.signer), &csr);
     if (rc < 0) {
         rc = failf(o, rc == CERTA_ECRYPTO ? SCEP_BADMESSAGECHECK : SCEP_BADREQUEST,
                    rc == CERTA_ECRYPTO ? "PKCS#10 signature does not verify" : "content is not a PKCS#10 request");
         goto out;
     }
-    pw = certa_csr_challenge(csr);
+    pw = certa_csr_view_challenge(&csr);
     int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
     if (answer_stored(o, renewal ? o->m.signer : NULL, &rc))
         goto out;
@@ -224,7 +227,7 @@ static int enroll(struct op *o)
             rc = failf(o, SCEP_BADREQUEST, "RenewalReq not signed by a certificate of this CA");
             goto out;
         }
-        rc = check_renewal_signer(o, csr, &f);
+        rc = check_renewal_signer(o, csr.subject, &f);
         if (rc > 0 && o->m.msg_type == SCEP_PKCSREQ && pw != NULL) {
             /* A certificate that cannot renew (expired, revoked): a PKCSReq
              * that brings a password enrolls afresh with it. */
@@ -240,7 +243,7 @@ static int enroll(struct op *o)
         snprintf(requester, sizeof(requester), "cert:%s", serial);
     } else {
         if (pw != NULL)
-            chal = certa_challenge_check(certa_ca_store(o->ca), pw, X509_REQ_get_subject_name(csr),
+            chal = certa_challenge_check(certa_ca_store(o->ca), pw, csr.subject,
                                          (int64_t)time(NULL), ref, &uses_left);
         if (chal < 0 && chal != CERTA_EPASS && chal != CERTA_ESTATE && chal != CERTA_EPOLICY &&
             chal != CERTA_ENOTFOUND) {
@@ -254,33 +257,55 @@ static int enroll(struct op *o)
         snprintf(requester, sizeof(requester), chal == 0 ? "challenge:%s" : "%s",
                  chal == 0 ? ref : pw ? "unverified-challenge" : "none");
     }
-    if ((rc = certa_request_from_csr(csr, &cr)) < 0)
+    if ((rc = certa_request_from_csr_view(&csr, &cr)) < 0)
         goto out;
+    cr.req.profile = o->st->profile;
+    cr.req.protocol = "scep";
+    cr.req.transaction_id = o->m.txid;
+    cr.req.renewal_of = renewal ? serial : NULL;
     struct scep_enrollment e = {
         /* An unlimited password has no use to spend: nothing to write. */
         .txid = o->m.txid, .key_id = o->key_id, .ref = chal == 0 && uses_left >= 0 ? ref : NULL, .manual = manual,
-        .req = &cr.req,
+        .prep = &prep,
     };
     snprintf(e.requester, sizeof(e.requester), "%s", requester);
-    cr.req.profile = o->st->profile;
-    cr.req.protocol = "scep";
     cr.req.requester = e.requester;
-    cr.req.transaction_id = o->m.txid;
-    cr.req.renewal_of = renewal ? serial : NULL;
-    if ((rc = scep_enroll_batched(o->st, o->ca, &e)) < 0)
+    /* Decided and signed here, in this worker, in parallel with the others;
+     * recorded in the next group commit, and returned only after it. */
+    if ((rc = certa_ca_prepare(o->ca, &cr.req, &prep)) < 0)
         goto out;
-    if (e.refused == SCEP_REFUSED_TXN)
+    scep_enroll_queue(o->st, &e);
+    /* While the commit runs (or waits for a leader), this worker signs the
+     * CertRep that carries the certificate, with a reference of its own to
+     * it; the answer leaves only once the commit succeeded, else it is
+     * replaced by the failure's. */
+    X509 *pre = NULL;
+    int pre_rc = 0;
+    if (prep.res.decision == CERTA_DECISION_ISSUED && X509_up_ref(prep.res.cert)) {
+        pre = prep.res.cert;
+        struct certa_issue_result r = { .decision = CERTA_DECISION_ISSUED, .cert = pre };
+        pre_rc = answer(o, &r);
+    }
+    rc = scep_enroll_wait(o->st, o->ca, &e);
+    if (rc < 0) {
+        /* Nothing was stored: the CertRep built meanwhile must not leave. */
+        o->res->body.len = 0;
+    } else if (e.refused == SCEP_REFUSED_TXN) {
         rc = failf(o, SCEP_BADREQUEST, "transactionID was used before with another key");
-    else if (e.refused == SCEP_REFUSED_CHALLENGE)
+    } else if (e.refused == SCEP_REFUSED_CHALLENGE) {
         rc = failf(o, SCEP_BADREQUEST, challenge_problem(CERTA_ESTATE));
-    else
-        rc = answer(o, &e.res);
-    certa_issue_result_clear(&e.res);
+    } else if (pre == NULL || pre != prep.res.cert || pre_rc < 0) {
+        /* Not built ahead, or re-signed in the commit (serial collision). */
+        o->res->body.len = 0;
+        rc = answer(o, &prep.res);
+    }
+    X509_free(pre);
 out:
     if (pw)
         OPENSSL_clear_free(pw, strlen(pw));
+    certa_ca_prepared_clear(&prep);
     certa_csr_request_clear(&cr);
-    X509_REQ_free(csr);
+    certa_csr_view_clear(&csr);
     return rc;
 }
 

@@ -75,7 +75,6 @@ static void scep_stop(void *state)
     pthread_mutex_destroy(&st->crl_lock);
     pthread_mutex_destroy(&st->write_lock);
     pthread_mutex_destroy(&st->q_lock);
-    pthread_cond_destroy(&st->q_cond);
     free(st);
 }
 
@@ -159,7 +158,6 @@ static int scep_start(const struct certa_service_env *env, void **state)
     pthread_mutex_init(&st->crl_lock, NULL);
     pthread_mutex_init(&st->write_lock, NULL);
     pthread_mutex_init(&st->q_lock, NULL);
-    pthread_cond_init(&st->q_cond, NULL);
     st->q_tail = &st->q_head;
     scep_nids();
     st->ca_cert = X509_dup(certa_ca_cert(ca));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/pem.h>
+#include "certa/ca.h"
 #include "certa/csr.h"
 #include "certa/key.h"
 
@@ -250,6 +251,115 @@ static void test_parse_bad(void **state)
     EVP_PKEY_free(key);
 }
 
+/* certa_csr_view_parse: the same answers as certa_csr_parse + X509_REQ, the
+ * known key used when the request's key is it, another key decoded. */
+static void test_view(void **state)
+{
+    (void)state;
+    const char *specs[] = { "rsa:2048", "ec:p256", "ed25519" };
+    EVP_PKEY *other = NULL;
+    assert_int_equal(certa_key_generate("ec:p384", &other), 0);
+    X509_PUBKEY *other_spki = NULL;
+    assert_int_equal(X509_PUBKEY_set(&other_spki, other), 1);
+    for (size_t i = 0; i < 3; i++) {
+        EVP_PKEY *key = NULL;
+        assert_int_equal(certa_key_generate(specs[i], &key), 0);
+        X509_REQ *req = make_csr(key, "pw-456");
+        unsigned char *der = NULL;
+        int len = i2d_X509_REQ(req, &der);
+        assert_true(len > 0);
+        /* The key as a protocol would hold it: decoded from DER elsewhere. */
+        X509_PUBKEY *known = NULL;
+        assert_int_equal(X509_PUBKEY_set(&known, key), 1);
+        struct certa_csr_view v;
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), 0);
+        assert_int_equal(v.known_key, 1);
+        assert_ptr_equal(v.pubkey, X509_PUBKEY_get0(known));
+        assert_null(v.own_spki);
+        assert_int_equal(X509_NAME_cmp(v.subject, X509_REQ_get_subject_name(req)), 0);
+        char *ch = certa_csr_view_challenge(&v);
+        assert_non_null(ch);
+        assert_string_equal(ch, "pw-456");
+        OPENSSL_free(ch);
+        STACK_OF(X509_EXTENSION) *a = certa_csr_view_extensions(&v), *b = X509_REQ_get_extensions(req);
+        assert_non_null(a);
+        assert_int_equal(sk_X509_EXTENSION_num(a), sk_X509_EXTENSION_num(b));
+        assert_int_equal(sk_X509_EXTENSION_num(a), 2);   /* SAN and EKU */
+        for (int j = 0; j < sk_X509_EXTENSION_num(a); j++) {
+            ASN1_OCTET_STRING *x = X509_EXTENSION_get_data(sk_X509_EXTENSION_value(a, j));
+            ASN1_OCTET_STRING *y = X509_EXTENSION_get_data(sk_X509_EXTENSION_value(b, j));
+            assert_int_equal(ASN1_STRING_cmp(x, y), 0);
+        }
+        sk_X509_EXTENSION_pop_free(a, X509_EXTENSION_free);
+        sk_X509_EXTENSION_pop_free(b, X509_EXTENSION_free);
+        struct certa_csr_request cr;
+        assert_int_equal(certa_request_from_csr_view(&v, &cr), 0);
+        assert_int_equal(sk_GENERAL_NAME_num(cr.req.sans), 5);
+        assert_ptr_equal(cr.req.pubkey, v.pubkey);
+        certa_csr_request_clear(&cr);
+        certa_csr_view_clear(&v);
+
+        /* Another key known (or none): the request's own is decoded. */
+        for (int k = 0; k < 2; k++) {
+            assert_int_equal(certa_csr_view_parse(der, (size_t)len, k ? NULL : other_spki, &v), 0);
+            assert_int_equal(v.known_key, 0);
+            assert_non_null(v.own_spki);
+            assert_int_equal(EVP_PKEY_eq(v.pubkey, key), 1);
+            assert_true(EVP_PKEY_eq(v.pubkey, other) != 1);
+            certa_csr_view_clear(&v);
+        }
+
+        /* PEM as well. */
+        BIO *mem = BIO_new(BIO_s_mem());
+        PEM_write_bio_X509_REQ(mem, req);
+        char *pem = NULL;
+        long plen = BIO_get_mem_data(mem, &pem);
+        assert_int_equal(certa_csr_view_parse((unsigned char *)pem, (size_t)plen, known, &v), 0);
+        assert_int_equal(v.known_key, 1);
+        certa_csr_view_clear(&v);
+        assert_int_equal(certa_csr_view_parse((unsigned char *)pem, (size_t)plen / 2, known, &v), CERTA_EINVAL);
+        BIO_free(mem);
+
+        /* Malformed: truncated, trailing bytes, garbage, empty. */
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len - 10, known, &v), CERTA_EINVAL);
+        assert_null(v.asn1);
+        unsigned char *longer = malloc((size_t)len + 4);
+        memcpy(longer, der, (size_t)len);
+        memcpy(longer + len, "JUNK", 4);
+        assert_int_equal(certa_csr_view_parse(longer, (size_t)len + 4, known, &v), CERTA_EINVAL);
+        free(longer);
+        assert_int_equal(certa_csr_view_parse((const unsigned char *)"hello world", 11, known, &v), CERTA_EINVAL);
+        assert_int_equal(certa_csr_view_parse(der, 0, known, &v), CERTA_EINVAL);
+
+        /* Badly signed, with the known key and with a decoded one: a known
+         * key never stands in for the request's signature. */
+        unsigned char *hit = NULL;
+        for (int j = 0; j + 2 < len; j++)
+            if (memcmp(der + j, "r1.", 3) == 0) {
+                hit = der + j;
+                break;
+            }
+        assert_non_null(hit);
+        hit[0] = 'x';
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), CERTA_ECRYPTO);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, other_spki, &v), CERTA_ECRYPTO);
+        hit[0] = 'r';
+        der[len - 1] ^= 0x01;
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), CERTA_ECRYPTO);
+        assert_non_null(strstr(certa_error_last(), "signature"));
+        der[len - 1] ^= 0x01;
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), 0);
+        certa_csr_view_clear(&v);
+
+        X509_PUBKEY_free(known);
+        OPENSSL_free(der);
+        X509_REQ_free(req);
+        EVP_PKEY_free(key);
+    }
+    X509_PUBKEY_free(other_spki);
+    EVP_PKEY_free(other);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -262,6 +372,7 @@ int main(void)
         cmocka_unit_test(test_create_refused),
         cmocka_unit_test(test_legacy_digest),
         cmocka_unit_test(test_parse_bad),
+        cmocka_unit_test(test_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -282,12 +282,67 @@ static void test_readonly_cannot_issue(void **state)
     certa_ca_free(ro);
 }
 
+/* certa_ca_prepare signs without writing; certa_ca_record_prepared writes
+ * inside the caller's transaction: a rollback leaves neither row, a commit
+ * both (request issued with the certificate's serial, certificate pointing
+ * at the request). */
+static void test_prepare_record(void **state)
+{
+    struct fixture *f = *state;
+    struct req q;
+    make_req(&q, f->key, "CN=prepared", NULL);
+    q.r.protocol = "scep";
+    q.r.transaction_id = "tx-prepared";
+    certa_store *st = certa_ca_store(f->ca);
+    int64_t c0 = store_count(f->ca, 0), r0 = store_count(f->ca, 1);
+    struct certa_ca_prepared pp;
+    assert_int_equal(certa_ca_prepare(f->ca, &q.r, &pp), 0);
+    assert_int_equal(pp.res.decision, CERTA_DECISION_ISSUED);
+    assert_non_null(pp.res.cert);
+    assert_int_equal(store_count(f->ca, 0), c0);
+    assert_int_equal(store_count(f->ca, 1), r0);
+    /* Recorded, then rolled back: nothing stays. */
+    assert_int_equal(certa_store_begin(st), 0);
+    assert_int_equal(certa_ca_record_prepared(f->ca, &pp), 0);
+    assert_int_equal(certa_store_rollback(st), 0);
+    assert_int_equal(store_count(f->ca, 0), c0);
+    assert_int_equal(store_count(f->ca, 1), r0);
+    /* Recorded and committed: both rows, and a poll finds the certificate. */
+    assert_int_equal(certa_store_begin(st), 0);
+    assert_int_equal(certa_ca_record_prepared(f->ca, &pp), 0);
+    assert_int_equal(certa_store_commit(st), 0);
+    assert_int_equal(store_count(f->ca, 0), c0 + 1);
+    assert_int_equal(store_count(f->ca, 1), r0 + 1);
+    struct certa_issue_result polled;
+    assert_int_equal(certa_ca_poll(f->ca, "scep", "tx-prepared", &polled), 0);
+    assert_int_equal(polled.decision, CERTA_DECISION_ISSUED);
+    assert_int_equal(X509_cmp(polled.cert, pp.res.cert), 0);
+    assert_int_equal(polled.request_id, pp.res.request_id);
+    certa_issue_result_clear(&polled);
+    certa_ca_prepared_clear(&pp);
+    /* A refused request is decided without a certificate and records nothing. */
+    struct req bad;
+    make_req(&bad, f->key, "CN=x,title=boss", NULL);
+    assert_int_equal(certa_ca_prepare(f->ca, &bad.r, &pp), 0);
+    assert_int_equal(pp.res.decision, CERTA_DECISION_REJECTED);
+    assert_null(pp.res.cert);
+    assert_int_equal(certa_store_begin(st), 0);
+    assert_int_equal(certa_ca_record_prepared(f->ca, &pp), 0);
+    assert_int_equal(certa_store_commit(st), 0);
+    assert_int_equal(store_count(f->ca, 0), c0 + 1);
+    assert_int_equal(store_count(f->ca, 1), r0 + 1);
+    certa_ca_prepared_clear(&pp);
+    free_req(&bad);
+    free_req(&q);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_issue_from_profile, setup, teardown),
         cmocka_unit_test_setup_teardown(test_validity_and_refusals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_batch_and_unique_serials, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prepare_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_manual_approval_and_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_request_roundtrip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_revoke_hook, setup, teardown),

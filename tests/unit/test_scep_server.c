@@ -494,13 +494,58 @@ static void test_enroll_rsa_ca(void **state)
 {
     (void)state;
     struct reply r;
-    int64_t c0 = rows(&W.rsa, 0);
+    int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
     enroll(&W.rsa, W.k1, W.self1, "tx-rsa-1", "CN=device-one", challenge(&W.rsa, NULL, 0), NULL, &r);
     assert_int_equal(r.status, 0);
     assert_int_equal(r.cipher_nid, NID_aes_128_cbc);
     assert_issued_by(&W.rsa, r.cert);
+    /* The certificate and its request row come from one commit: both. */
     assert_int_equal(rows(&W.rsa, 0), c0 + 1);
+    assert_int_equal(rows(&W.rsa, 1), q0 + 1);
+    char sql[256];
+    snprintf(sql, sizeof(sql),
+             "test \"$(sqlite3 '%s/ca.db' \"SELECT count(*) FROM requests r JOIN certificates c ON c.request_id = r.id"
+             " WHERE r.transaction_id = 'tx-rsa-1' AND r.status = 1 AND r.serial = c.serial\")\" = 1", W.rsa.dir);
+    assert_int_equal(test_sh("%s", sql), 0);
     reply_clear(&r);
+}
+
+/* The signer certificate's key need not be the request's (RFC 8894 lets a
+ * renewal be signed with the current certificate; some clients sign with a
+ * key of their own): the certificate carries the request's key, the reply is
+ * enveloped for the signer, and the request's own signature is checked. */
+static void expect_fail(struct ca_env *e, struct reply *r, int fail, int64_t c0, int64_t q0);
+
+static void test_csr_key_differs(void **state)
+{
+    (void)state;
+    struct reply r;
+    unsigned char *csr;
+    size_t len;
+    int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
+    csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o = { .type = 19, .txid = "tx-other-signer", .signer = W.self2, .key = W.k2 };
+    pkiop(&W.rsa, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    assert_issued_by(&W.rsa, r.cert);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(r.cert), W.k1), 1);
+    assert_int_equal(EVP_PKEY_eq(X509_get0_pubkey(r.cert), W.k2), 0);
+    assert_int_equal(rows(&W.rsa, 0), c0 + 1);
+    assert_int_equal(rows(&W.rsa, 1), q0 + 1);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+
+    /* A request whose own signature is broken: badMessageCheck, nothing
+     * stored, whether its key is the signer's or not. */
+    for (int same = 0; same < 2; same++) {
+        csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
+        csr[len - 1] ^= 0x01;
+        struct msg_opts b = { .type = 19, .txid = same ? "tx-bad-csr-same" : "tx-bad-csr-other",
+                              .signer = same ? W.self1 : W.self2, .key = same ? W.k1 : W.k2 };
+        pkiop(&W.rsa, &b, csr, len, &r);
+        expect_fail(&W.rsa, &r, 1, c0 + 1, q0 + 1);
+        OPENSSL_free(csr);
+    }
 }
 
 static void expect_fail(struct ca_env *e, struct reply *r, int fail, int64_t c0, int64_t q0);
@@ -1109,6 +1154,7 @@ int main(void)
         cmocka_unit_test(test_cacert_rsa),
         cmocka_unit_test(test_cacert_ec_ra),
         cmocka_unit_test(test_enroll_rsa_ca),
+        cmocka_unit_test(test_csr_key_differs),
         cmocka_unit_test(test_enroll_ec_ra_des3_aes256),
         cmocka_unit_test(test_challenge_refusals),
         cmocka_unit_test(test_garbage),
