@@ -26,3 +26,16 @@ expect_fail() {
   [ "$before" = "$after" ] || fail "certa $*: store changed ($before -> $after)"
   LAST_RC=$rc
 }
+
+# certad's workers write their request log lines when their event loop
+# idles, so a line can land a moment after the client has its answer.
+# log_wait FILE PATTERN: waits up to 2 s for a line matching PATTERN.
+log_wait() {
+  for _ in $(seq 1 40); do grep -q -- "$2" "$1" && return 0; sleep 0.05; done
+  return 1
+}
+# log_wait_count FILE PATTERN N: waits up to 2 s for exactly N matching lines.
+log_wait_count() {
+  for _ in $(seq 1 40); do [ "$(grep -c -- "$2" "$1")" = "$3" ] && return 0; sleep 0.05; done
+  return 1
+}

@@ -67,7 +67,7 @@ requester_of() {
 
 # log_has CA_DIR TEXT: certad's log for that CA has a line with TEXT.
 log_has() {
-  grep -q -- "$2" "$1.certad.log" || { tail -5 "$1.certad.log" >&2; fail "certad log lacks '$2'"; }
+  log_wait "$1.certad.log" "$2" || { tail -5 "$1.certad.log" >&2; fail "certad log lacks '$2'"; }
 }
 
 ra_fingerprint() {

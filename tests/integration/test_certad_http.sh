@@ -105,7 +105,7 @@ head -c 1001 /dev/zero >"$T/1001"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port3/healthz")" = 200 ] || fail "second listener"
 if [ $ipv6 = 1 ]; then
   [ "$(curl -s -o /dev/null -w '%{http_code}' -g "http://[::1]:$port2/healthz")" = 200 ] || fail "IPv6 listener"
-  grep -q 'remote=\[::1\]:' "$T/certad.log" || fail "IPv6 remote not logged as [::1]:PORT"
+  log_wait "$T/certad.log" 'remote=\[::1\]:' || fail "IPv6 remote not logged as [::1]:PORT"
   ok "IPv6 listener [::1]"
 fi
 ok "max_body = 1000 from the config file: 1001 bytes are 413"
@@ -137,6 +137,6 @@ done
 [ $got503 = 1 ] || fail "no 503 from /healthz with a damaged store"
 grep -q '"status":"unavailable"' "$T/hz" || fail "503 body: $(cat "$T/hz")"
 sleep 0.2
-grep -q 'path=/healthz status=503 .*detail="store unavailable: ' "$T/certad.log" || fail "503 not logged with its reason"
+log_wait "$T/certad.log" 'path=/healthz status=503 .*detail="store unavailable: ' || fail "503 not logged with its reason"
 ok "/healthz answers 503 when the store cannot be read"
 stop_certad

@@ -115,9 +115,9 @@ ok "ETag, Cache-Control, Last-Modified and Expires are sent; the service's 304 h
 
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/echo/fail")" = 500 ] || fail "a failing handler is not 500"
 sleep 0.2
-grep -q 'path=/echo/fail status=500 .*detail="echo internal error: the echo service failed on purpose"' "$T/certad.log" \
+log_wait "$T/certad.log" 'path=/echo/fail status=500 .*detail="echo internal error: the echo service failed on purpose"' \
   || fail "500 not logged with the service's error"
-grep -q 'path=/echo/cached status=304 .*detail="echo cached"' "$T/certad.log" || fail "log_detail not logged"
+log_wait "$T/certad.log" 'path=/echo/cached status=304 .*detail="echo cached"' || fail "log_detail not logged"
 ok "a negative handle() is answered 500 and logged with its error; log_detail is logged"
 
 # Over HTTPS the verified client certificate reaches the service.

@@ -141,7 +141,7 @@ c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
 c.request("GET", "/healthz"); r = c.getresponse(); r.read()
 assert r.status == 200, r.status
 EOF
-grep -q 'max_connections reached' "$T/certad.log" || fail "the connection limit was not logged"
+log_wait "$T/certad.log" 'max_connections reached' || fail "the connection limit was not logged"
 ok "past max_connections new connections are closed at once; served again when they go"
 
 # Still healthy afterwards.

@@ -92,9 +92,9 @@ after=$(store_state ca)
 [ "$before" = "$after" ] || fail "refused requests changed the store ($before -> $after)"
 ok "another issuer: unauthorized; nothing stored"
 # One log line each, in protocol terms.
-[ "$(grep -c 'path=/ocsp.*status=200.*detail="ocsp malformedRequest' "$T/certad.log")" = 3 ] ||
+log_wait_count "$T/certad.log" 'path=/ocsp.*status=200.*detail="ocsp malformedRequest' 3 ||
   { cat "$T/certad.log"; fail "not one malformedRequest log line per malformed request"; }
-[ "$(grep -c 'detail="ocsp unauthorized (CertID of another issuer)' "$T/certad.log")" = 1 ] ||
+log_wait_count "$T/certad.log" 'detail="ocsp unauthorized (CertID of another issuer)' 1 ||
   fail "not one log line for the other issuer's request"
 
 # Delegated signer: issued by the CLI, used after a restart, verified by openssl.
