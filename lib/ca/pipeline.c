@@ -197,9 +197,6 @@ int certa_ca_submit_batch(certa_ca *ca, const struct certa_request *const *reqs,
 {
     for (size_t i = 0; i < n; i++)
         memset(&res[i], 0, sizeof(res[i]));
-    for (size_t i = 0; i < n; i++)
-        if (certa_ca_profile(ca, reqs[i]->profile) == NULL)
-            return CERTA_ENOTFOUND;
     int rc = certa_store_begin(ca->store);
     if (rc < 0)
         return rc;
