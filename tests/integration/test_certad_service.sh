@@ -15,7 +15,7 @@ srcs=()
 for f in "$CERTA_SRC"/src/certad/*.c; do
   [ "$(basename "$f")" = services.c ] || srcs+=("$f")
 done
-pkgs="libevent libevent_openssl libevent_pthreads openssl sqlite3 libcurl jansson inih"
+pkgs="libevent_core libevent_extra libevent_openssl libevent_pthreads openssl sqlite3 jansson inih"
 for p in libpq ldap; do pkg-config --exists "$p" && pkgs="$pkgs $p"; done
 san=()
 grep -q '^CERTA_SANITIZE:BOOL=ON' "$CERTA_BIN/CMakeCache.txt" && san=(-fsanitize=address,undefined -fno-omit-frame-pointer)
