@@ -19,9 +19,8 @@ struct certa_http_route {
     const char *netns;          /* open the socket inside /run/netns/NAME */
     const char *proxy;          /* http://host:port (https:// URLs: CONNECT);
                                  * environment proxies are never used */
-    long timeout_s;             /* whole-transfer timeout, 0 = 30 s; a name
-                                 * lookup is bounded by the system
-                                 * resolver's own (resolv.conf) timeouts */
+    long timeout_s;             /* whole-transfer timeout, name lookup
+                                 * included; 0 = 30 s */
     size_t max_response;        /* bound on the body, 0 = 1 MiB */
 };
 

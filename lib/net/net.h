@@ -20,6 +20,14 @@ int certa_net_remaining_ms(const struct certa_net_ctx *ctx);
 /* Sets CERTA_ETIMEOUT with the message callers and users look for. */
 int certa_net_timeout(const struct certa_net_ctx *ctx);
 
+/* Looks host up (a name, or an address literal without brackets, parsed
+ * at once) for port: a name on a thread of its own, waited for until the
+ * deadline at most (the resolver's own timeouts can be far longer).
+ * CERTA_ENET naming the host, CERTA_ETIMEOUT; *res is the caller's. */
+struct addrinfo;
+int certa_net_resolve(const struct certa_net_ctx *ctx, const char *what, const char *host, const char *port,
+                      struct addrinfo **res);
+
 /* Resolves host (a name or an address literal without brackets) and opens a
  * TCP connection to port along ctx->route: inside its network namespace,
  * bound to its interface or VRF device and its source address. what names

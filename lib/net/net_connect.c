@@ -152,14 +152,13 @@ fail:
 int certa_net_connect(const struct certa_net_ctx *ctx, const char *what, const char *host, const char *port,
                       int *fd)
 {
-    struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV };
     struct addrinfo *res = NULL;
-    int gai = getaddrinfo(host, port, &hints, &res);
     *fd = -1;
-    if (gai != 0)
-        return certa_error_set(CERTA_ENET, "%s: cannot resolve the %shost %s: %s", ctx->url, what, host,
-                               gai == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai));
-    int rc = 1, err = 0;
+    int rc = certa_net_resolve(ctx, what, host, port, &res);
+    if (rc < 0)
+        return rc;
+    int err = 0;
+    rc = 1;
     for (const struct addrinfo *ai = res; ai != NULL && rc == 1; ai = ai->ai_next)
         rc = connect_one(ctx, ai, fd, &err);
     freeaddrinfo(res);

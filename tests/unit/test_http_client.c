@@ -9,7 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include "certa/http_client.h"
 
 static const char server_py[] =
@@ -499,6 +506,57 @@ static void test_proxy(void **state)
     assert_int_equal(certa_http_fetch(u, &socks, NULL, NULL, 0, &r), CERTA_EUNSUPPORTED);
 }
 
+/* DNS that never answers: in a mount namespace of its own, a child points
+ * /etc/resolv.conf at a UDP socket on loopback that reads nothing, with
+ * the resolver told to wait 20 s. The fetch's 2 s timeout covers the
+ * lookup: CERTA_ETIMEOUT naming it, well before the resolver gives up. */
+static int stalled_dns_child(const char *dir)
+{
+    char conf[512];
+    snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+    FILE *f = fopen(conf, "w");
+    if (f == NULL)
+        return 10;
+    fputs("nameserver 127.0.0.77\noptions timeout:20 attempts:1\n", f);
+    fclose(f);
+    if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+        mount(conf, "/etc/resolv.conf", NULL, MS_BIND, NULL) != 0)
+        return 77;
+    int udp = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = htons(53) };
+    inet_pton(AF_INET, "127.0.0.77", &a.sin_addr);
+    if (udp < 0 || bind(udp, (struct sockaddr *)&a, sizeof(a)) != 0)
+        return 77;
+    struct certa_http_route route = { .timeout_s = 2 };
+    struct certa_http_result r = { 0 };
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc = certa_http_fetch("http://stall.certa-test.invalid:8080/x", &route, NULL, NULL, 0, &r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    certa_http_result_clear(&r);
+    double s = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    if (rc != CERTA_ETIMEOUT)
+        return 11;
+    if (strstr(certa_error_last(), "looking up the host stall.certa-test.invalid") == NULL)
+        return 12;
+    return s >= 1.5 && s < 5 ? 0 : 13;
+}
+
+static void test_dns_timeout(void **state)
+{
+    (void)state;
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(stalled_dns_child(dir));
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77)
+        skip(); /* no mount namespace here (not root) */
+    assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 static void test_urlencode(void **state)
 {
     (void)state;
@@ -526,6 +584,7 @@ int main(void)
         cmocka_unit_test(test_environment_proxy_ignored),
         cmocka_unit_test(test_tls),
         cmocka_unit_test(test_proxy),
+        cmocka_unit_test(test_dns_timeout),
         cmocka_unit_test(test_urlencode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
