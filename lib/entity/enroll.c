@@ -54,12 +54,11 @@ static int key_for(const char *state, const struct certa_trustpoint *tp, int enc
     return certa_keystore_load(state, label, role, key);
 }
 
-int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key,
-                         X509_REQ **req)
+int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, int encr, const char *challenge,
+                         EVP_PKEY **key, X509_REQ **req)
 {
     char subject[CERTA_TP_VALUE_MAX + 300];
     const char *sans[CERTA_TP_MAX_SANS];
-    char *challenge = NULL;
     struct certa_csr_params p = { 0 };
     int rc;
     *key = NULL;
@@ -75,22 +74,23 @@ int certa_enroll_prepare(const char *state, const struct certa_trustpoint *tp, i
         return rc;
     p.digest = tp->digest[0] ? tp->digest : NULL;
     p.legacy = tp->legacy;
-    if ((rc = certa_trustpoint_secret_get(state, tp->name, "challenge", &challenge)) < 0)
-        return rc;
     p.challenge = challenge;
     if ((rc = key_for(state, tp, encr, key)) < 0)
-        goto out;
+        return rc;
     rc = certa_csr_create(*key, &p, req);
     if (rc < 0) {
         EVP_PKEY_free(*key);
         *key = NULL;
     }
-out:
+    return rc;
+}
+
+static void challenge_free(char *challenge)
+{
     if (challenge != NULL) {
         certa_memzero(challenge, strlen(challenge));
         free(challenge);
     }
-    return rc;
 }
 
 int certa_enroll_offline(const char *state, const char *name, int encr, certa_buf *pem)
@@ -98,11 +98,13 @@ int certa_enroll_offline(const char *state, const char *name, int encr, certa_bu
     struct certa_trustpoint tp;
     EVP_PKEY *key = NULL;
     X509_REQ *req = NULL;
+    char *challenge = NULL;
     char path[4096];
     int rc = certa_trustpoint_load(state, name, &tp);
     if (rc < 0)
         return rc;
-    if ((rc = certa_enroll_prepare(state, &tp, encr, &key, &req)) < 0)
+    if ((rc = certa_trustpoint_secret_get(state, name, "challenge", &challenge)) < 0 ||
+        (rc = certa_enroll_prepare(state, &tp, encr, challenge, &key, &req)) < 0)
         goto out;
     BIO *mem = BIO_new(BIO_s_mem());
     char *data = NULL;
@@ -125,6 +127,7 @@ int certa_enroll_offline(const char *state, const char *name, int encr, certa_bu
         goto out;
     rc = certa_file_write_atomic(path, pem->data, pem->len, 0644);
 out:
+    challenge_free(challenge);
     X509_REQ_free(req);
     EVP_PKEY_free(key);
     return rc;
@@ -145,18 +148,14 @@ static int online(const char *state, const char *name, int resume, int flags)
     if (proto == NULL)
         return certa_error_set(CERTA_EUNSUPPORTED, "enrollment over %s is not available in this build "
                                "(use --offline)", tp.protocol);
-    if ((rc = certa_enroll_prepare(state, &tp, 0, &ctx.key, &ctx.req)) < 0)
-        return rc;
-    if ((rc = certa_trustpoint_secret_get(state, name, "challenge", &challenge)) < 0)
+    /* The challenge travels inside the request (challengePassword). */
+    if ((rc = certa_trustpoint_secret_get(state, name, "challenge", &challenge)) < 0 ||
+        (rc = certa_enroll_prepare(state, &tp, 0, challenge, &ctx.key, &ctx.req)) < 0)
         goto out;
-    ctx.challenge = challenge;
     certa_enroll_route(&tp, &ctx.route);
     rc = proto->enroll(&ctx);
 out:
-    if (challenge != NULL) {
-        certa_memzero(challenge, strlen(challenge));
-        free(challenge);
-    }
+    challenge_free(challenge);
     X509_REQ_free(ctx.req);
     EVP_PKEY_free(ctx.key);
     return rc;

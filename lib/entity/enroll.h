@@ -13,7 +13,6 @@ struct certa_enroll_ctx {
     const struct certa_trustpoint *tp;
     EVP_PKEY *key;          /* the trustpoint's (signing) key, loaded or generated */
     X509_REQ *req;          /* the PKCS#10 built from the trustpoint */
-    const char *challenge;  /* challenge password or NULL */
     struct certa_http_route route; /* how to reach the CA (from the trustpoint) */
     int resume;             /* pick an interrupted poll back up */
     int flags;              /* protocol-specific (CMP: cr instead of ir/kur, p10cr) */
@@ -44,10 +43,11 @@ void certa_enroll_route(const struct certa_trustpoint *tp, struct certa_http_rou
 /* The protocol called name, or NULL when this build has none. */
 const struct certa_enroll_protocol *certa_enroll_protocol_find(const char *name);
 /* Loads the trustpoint's key (generating it when the label has none;
- * encr: the encryption half of usage keys) and builds its request; both
- * returned to the caller to free. */
-int certa_enroll_prepare(const char *state_dir, const struct certa_trustpoint *tp, int encr, EVP_PKEY **key,
-                         X509_REQ **req);
+ * encr: the encryption half of usage keys) and builds its request, with
+ * challenge (NULL: none) as its challengePassword; both returned to the
+ * caller to free. */
+int certa_enroll_prepare(const char *state_dir, const struct certa_trustpoint *tp, int encr, const char *challenge,
+                         EVP_PKEY **key, X509_REQ **req);
 
 /* What an online enrollment already holds when it installs its answer, so
  * that nothing is read from the state or decoded a second time: the key the
