@@ -330,6 +330,19 @@ out:
     return rc;
 }
 
+/* One genm with query q (owned, NULL when it could not be made): *items
+ * gets the genp's, whose protection is checked as for every answer. */
+static int genm(struct cmp_client *cl, OSSL_CMP_ITAV *q, STACK_OF(OSSL_CMP_ITAV) **items)
+{
+    if (q == NULL || !OSSL_CMP_CTX_push0_genm_ITAV(cl->c, q)) {
+        OSSL_CMP_ITAV_free(q);
+        return certa_error_ossl(CERTA_ENOMEM, "out of memory");
+    }
+    if ((*items = OSSL_CMP_exec_GENM_ses(cl->c)) == NULL)
+        return client_error(cl, "genm");
+    return 0;
+}
+
 static int cmp_fetch_ca(const struct certa_enroll_ctx *e, STACK_OF(X509) **certs)
 {
     struct cmp_client cl;
@@ -338,16 +351,8 @@ static int cmp_fetch_ca(const struct certa_enroll_ctx *e, STACK_OF(X509) **certs
     int rc = setup(&cl, e, 0);
     if (rc < 0)
         goto out;
-    OSSL_CMP_ITAV *q = OSSL_CMP_ITAV_create(OBJ_nid2obj(NID_id_it_caCerts), NULL);
-    if (q == NULL || !OSSL_CMP_CTX_push0_genm_ITAV(cl.c, q)) {
-        OSSL_CMP_ITAV_free(q);
-        rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
+    if ((rc = genm(&cl, OSSL_CMP_ITAV_create(OBJ_nid2obj(NID_id_it_caCerts), NULL), &items)) < 0)
         goto out;
-    }
-    if ((items = OSSL_CMP_exec_GENM_ses(cl.c)) == NULL) {
-        rc = client_error(&cl, "genm");
-        goto out;
-    }
     for (int i = 0; i < sk_OSSL_CMP_ITAV_num(items) && *certs == NULL; i++) {
         const OSSL_CMP_ITAV *a = sk_OSSL_CMP_ITAV_value(items, i);
         if (OBJ_obj2nid(OSSL_CMP_ITAV_get0_type(a)) == NID_id_it_caCerts)
@@ -399,16 +404,8 @@ int certa_enroll_cmp_root_update(const struct certa_enroll_ctx *e, X509 **new_wi
         goto out;
     }
     val = NULL;
-    if (!OSSL_CMP_CTX_push0_genm_ITAV(cl.c, q)) {
-        OSSL_CMP_ITAV_free(q);
-        rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
+    if ((rc = genm(&cl, q, &items)) < 0)
         goto out;
-    }
-    /* The genp's protection is checked as for every answer. */
-    if ((items = OSSL_CMP_exec_GENM_ses(cl.c)) == NULL) {
-        rc = client_error(&cl, "genm");
-        goto out;
-    }
     const OSSL_CMP_ITAV *a = NULL;
     for (int i = 0; i < sk_OSSL_CMP_ITAV_num(items) && a == NULL; i++)
         if (cmp_oid_is(OSSL_CMP_ITAV_get0_type(sk_OSSL_CMP_ITAV_value(items, i)), CMP_OID_ROOTCA_KEY_UPDATE))
