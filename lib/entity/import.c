@@ -160,7 +160,8 @@ out:
     return rc;
 }
 
-/* Which of certs carries the key the caller already holds. */
+/* Which of certs carries the key an online enrollment holds: the CA's
+ * answer. */
 static int find_known_leaf(const struct certa_install_known *known, STACK_OF(X509) *certs, int *role)
 {
     for (int i = 0; i < sk_X509_num(certs); i++)
@@ -170,8 +171,8 @@ static int find_known_leaf(const struct certa_install_known *known, STACK_OF(X50
             return i;
         }
     ERR_clear_error();
-    return certa_error_set(CERTA_EPOLICY, "the certificate is for another key: none in the input carries our "
-                           "public key");
+    return certa_error_set(CERTA_EPOLICY, "the CA returned a certificate for another key: none of the %d "
+                           "certificates carries our public key; nothing installed", sk_X509_num(certs));
 }
 
 /* Which of certs carries a key of the trustpoint's label; *role says which. */

@@ -132,19 +132,11 @@ static int request_der(X509_REQ *req, certa_buf *out)
     return rc;
 }
 
+/* The CertRep's certificates are decoded and the CA's are loaded: they are
+ * handed over as they are rather than re-read from PEM. */
 static int install(struct session *s, STACK_OF(X509) *certs)
 {
     const struct certa_enroll_ctx *ctx = s->ctx;
-    int mine = 0;
-    for (int i = 0; i < sk_X509_num(certs) && !mine; i++)
-        mine = EVP_PKEY_eq(X509_get0_pubkey(sk_X509_value(certs, i)), ctx->key) == 1;
-    ERR_clear_error();
-    if (!mine)
-        return certa_error_set(CERTA_EPOLICY, "the CA returned a certificate for another key: none of the %d "
-                               "certificates in the CertRep carries our public key; nothing installed",
-                               sk_X509_num(certs));
-    /* The CertRep's certificates are decoded and the CA's are loaded: hand
-     * them over as they are rather than re-reading them from PEM. */
     struct certa_install_known known = { .key = ctx->key, .role = CERTA_KEYROLE_ANY, .cas = s->cas };
     return certa_trustpoint_install(ctx->state_dir, ctx->tp, certs, &known);
 }
