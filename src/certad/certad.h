@@ -29,6 +29,9 @@ struct bufferevent;
 /* ---- config.c: the INI file and the command line --------------------- */
 
 enum certad_verify { CERTAD_VERIFY_NONE = 0, CERTAD_VERIFY_OPTIONAL, CERTAD_VERIFY_REQUIRE };
+/* auto: workers keep to CPUs and take the connections those CPUs receive
+ * (cpu.c), where the CPUs allow it; off: the kernel spreads connections. */
+enum certad_cpu_affinity { CERTAD_CPU_AUTO = 0, CERTAD_CPU_OFF };
 
 struct certad_listen {
     char host[64];      /* numeric address, without brackets */
@@ -47,6 +50,7 @@ struct certad_config {
     char *tls_cert, *tls_key, *tls_client_ca;
     int tls_verify;                     /* CERTAD_VERIFY_* */
     int workers;                        /* 0: one per CPU */
+    int cpu_affinity;                   /* CERTAD_CPU_* */
     size_t max_body;
     int header_timeout;                 /* seconds to receive one whole request */
     int idle_timeout;                   /* seconds of silence on a connection */
@@ -115,6 +119,26 @@ int certad_tls_ctx_new(const struct certad_config *c, SSL_CTX **out);
 struct certad_conn;
 struct certad_worker;
 
+/* ---- cpu.c: CPU locality of workers and connections --------------- */
+
+struct certad_cpu_plan {
+    int active;         /* 0: no pinning, the kernel's hash spreads connections */
+    int n;              /* usable CPUs */
+    int per_cpu;        /* workers per CPU */
+    int cpus[65];       /* their numbers */
+};
+
+/* Decides from the CPUs this process may use: active when there are 2 to
+ * 64 of them and the workers divide evenly among them. */
+int certad_cpu_plan(struct certad_cpu_plan *p, enum certad_cpu_affinity mode, int workers);
+/* On a listening socket of the SO_REUSEPORT group (worker 0's): a new
+ * connection goes to a worker of the CPU that received it. */
+int certad_cpu_steer(const struct certad_cpu_plan *p, int fd);
+/* The CPU worker id keeps to, or -1. */
+int certad_cpu_worker(const struct certad_cpu_plan *p, int id);
+/* From the worker's own thread. */
+void certad_cpu_pin(const struct certad_cpu_plan *p, int id);
+
 /* Where a connection came in: which worker and whether over TLS. */
 struct certad_front {
     struct certad_worker *w;
@@ -123,6 +147,7 @@ struct certad_front {
 
 struct certad_worker {
     int id;
+    const struct certad_cpu_plan *cpu;
     pthread_t thread;
     struct event_base *base;
     struct evhttp *http;                /* plain listeners */
@@ -161,7 +186,8 @@ struct certad_worker {
 
 /* Creates the worker's loop, its listening sockets (SO_REUSEPORT) and
  * evhttp instances; takes ownership of ca and a reference to gen. */
-int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct certad_gen *gen);
+int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct certad_gen *gen,
+                       const struct certad_cpu_plan *cpu);
 int certad_worker_start(struct certad_worker *w);
 /* Fails when an address cannot be bound or another process listens there. */
 int certad_listen_probe(const struct certad_config *c);

@@ -164,7 +164,7 @@ static int open_handles(const struct certad_config *c, certa_ca **h, int n)
 
 static int same_listeners(const struct certad_config *a, const struct certad_config *b)
 {
-    if (a->n_listen != b->n_listen || a->workers != b->workers)
+    if (a->n_listen != b->n_listen || a->workers != b->workers || a->cpu_affinity != b->cpu_affinity)
         return 0;
     for (size_t i = 0; i < a->n_listen; i++)
         if (strcmp(a->listen[i].host, b->listen[i].host) || strcmp(a->listen[i].port, b->listen[i].port) ||
@@ -185,7 +185,7 @@ static void reload(const struct options *o, struct certad_worker *workers, int n
     /* The listening sockets stay as they are: their TLS context and the
      * worker count must match what was bound. */
     if (rc == 0 && !same_listeners(running, c))
-        rc = certa_error_set(CERTA_EINVAL, "listen, tls_listen and workers change only on restart");
+        rc = certa_error_set(CERTA_EINVAL, "listen, tls_listen, workers and cpu_affinity change only on restart");
     if (rc == 0)
         rc = open_handles(c, h, n);
     if (rc == 0) {
@@ -203,6 +203,21 @@ static void reload(const struct options *o, struct certad_worker *workers, int n
         certad_worker_swap(&workers[i], h[i], certad_gen_ref(gen));
     certad_log("info", "reloaded: CA %s, %zu services", certa_ca_name(h[0]), gen->n);
     certad_gen_unref(gen);
+}
+
+static void log_cpus(const struct certad_cpu_plan *p, int asked)
+{
+    if (!p->active) {
+        certad_log("info", "cpu_affinity: %s; the kernel spreads connections over the workers",
+                   asked == CERTAD_CPU_OFF ? "off" : "auto, but not 2 to 64 CPUs with an even share of workers");
+        return;
+    }
+    char list[512] = "";
+    size_t off = 0;
+    for (int i = 0; i < p->n && off < sizeof(list); i++)
+        off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? "," : "", p->cpus[i]);
+    certad_log("info", "cpu_affinity: %d worker(s) on each of CPUs %s; a new connection goes to a worker of the CPU that received it",
+               p->per_cpu, list);
 }
 
 static void log_started(const struct certad_gen *g, certa_ca *ca)
@@ -270,8 +285,10 @@ int main(int argc, char **argv)
         return 0;
     }
 
+    static struct certad_cpu_plan cpus;
+    certad_cpu_plan(&cpus, (enum certad_cpu_affinity)gen->cfg->cpu_affinity, n);
     for (int i = 0; i < n; i++) {
-        if (certad_worker_init(&workers[i], i, h[i], gen) < 0) {
+        if (certad_worker_init(&workers[i], i, h[i], gen, &cpus) < 0) {
             h[i] = NULL;
             for (int k = i + 1; k < n; k++)
                 certa_ca_free(h[k]);
@@ -284,8 +301,10 @@ int main(int argc, char **argv)
         h[i] = NULL;
     }
     log_started(gen, workers[0].ca);
+    log_cpus(&cpus, gen->cfg->cpu_affinity);
     /* What the listeners were made from: a reload cannot change it. */
-    struct certad_config bound = { .n_listen = gen->cfg->n_listen, .workers = n };
+    struct certad_config bound = { .n_listen = gen->cfg->n_listen, .workers = n,
+                                   .cpu_affinity = gen->cfg->cpu_affinity };
     memcpy(bound.listen, gen->cfg->listen, sizeof(bound.listen));
     certad_gen_unref(gen);      /* the workers hold it from here on */
     gen = NULL;

@@ -1,5 +1,6 @@
 /* A worker: one thread running one event loop with its own listening
- * sockets (SO_REUSEPORT: the kernel spreads connections over the workers),
+ * sockets (SO_REUSEPORT: connections go to the workers of the CPU that
+ * received them, see cpu.c, or else spread by the kernel's hash),
  * its own evhttp instances (plain and TLS) and its own CA handle. The main
  * thread talks to it only through events: swap (reload), stop (shutdown). */
 #include <errno.h>
@@ -192,12 +193,14 @@ static struct evhttp *http_new(struct certad_worker *w, struct certad_front *f)
     return h;
 }
 
-int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct certad_gen *gen)
+int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct certad_gen *gen,
+                       const struct certad_cpu_plan *cpu)
 {
     const struct certad_config *c = gen->cfg;
     int rc = CERTA_ENOMEM;
     memset(w, 0, sizeof(*w));
     w->id = id;
+    w->cpu = cpu;
     w->ca = ca;
     w->gen = certad_gen_ref(gen);
     pthread_mutex_init(&w->lock, NULL);
@@ -235,6 +238,10 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
             close(fd);
             goto nomem;
         }
+        /* The first socket of each address sets the group's choice; the
+         * others join it in worker order, which the choice counts on. */
+        if (id == 0 && (rc = certad_cpu_steer(cpu, fd)) < 0)
+            return rc;
         w->bound[w->n_bound] = b;
         w->bound_http[w->n_bound++] = h;
     }
@@ -272,6 +279,7 @@ static void *worker_main(void *arg)
 {
     struct certad_worker *w = arg;
     certad_logbuf_attach(w->logbuf);
+    certad_cpu_pin(w->cpu, w->id);
     event_base_dispatch(w->base);
     worker_cleanup(w);
     certad_logbuf_free(w->logbuf);      /* writes what is left */
