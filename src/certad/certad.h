@@ -123,16 +123,15 @@ struct certad_worker;
 
 struct certad_cpu_plan {
     int active;         /* 0: no pinning, the kernel's hash spreads connections */
-    int n;              /* usable CPUs */
-    int per_cpu;        /* workers per CPU */
+    int n;              /* usable CPUs, one worker each */
     int cpus[65];       /* their numbers */
 };
 
 /* Decides from the CPUs this process may use: active when there are 2 to
- * 64 of them and the workers divide evenly among them. */
+ * 64 of them and one worker for each. */
 int certad_cpu_plan(struct certad_cpu_plan *p, enum certad_cpu_affinity mode, int workers);
 /* On a listening socket of the SO_REUSEPORT group (worker 0's): a new
- * connection goes to a worker of the CPU that received it. */
+ * connection goes to the worker of the CPU that received it. */
 int certad_cpu_steer(const struct certad_cpu_plan *p, int fd);
 /* The CPU worker id keeps to, or -1. */
 int certad_cpu_worker(const struct certad_cpu_plan *p, int id);

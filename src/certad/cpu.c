@@ -1,15 +1,18 @@
-/* CPU locality (cpu_affinity = auto): each worker stays on one CPU, and a
- * new connection goes to a worker of the CPU that took in its first packet.
- * A client and the worker serving it then share a CPU (on loopback, or
- * with a NIC queue per CPU), so waking one for the other needs no
- * cross-CPU interrupt; with the kernel's own hash spreading connections,
- * those wake-ups cost certad about a fifth of its time per cached OCSP
- * answer. The choice is a classic BPF program on the SO_REUSEPORT group:
- * it maps the receiving CPU to its position among the CPUs certad may use
- * and adds a random multiple of their count, so with W = k * N workers
- * every worker of that CPU gets its share. A CPU outside the set (after a
- * change of affinity) yields an index past the group, and the kernel falls
- * back to its hash. */
+/* CPU locality (cpu_affinity = auto): with one worker per CPU, each worker
+ * stays on its CPU, and a new connection goes to the worker of the CPU
+ * that took in its first packet. A client and the worker serving it then
+ * share a CPU (on loopback, or with a NIC queue per CPU), so waking one
+ * for the other needs no cross-CPU interrupt; with the kernel's own hash
+ * spreading connections, those wake-ups cost certad about a fifth of its
+ * time per cached OCSP answer. The choice is a classic BPF program on the
+ * SO_REUSEPORT group: it maps the receiving CPU to its position among the
+ * CPUs certad may use. A CPU outside the set (after a change of affinity)
+ * yields an index past the group, and the kernel falls back to its hash.
+ *
+ * With more workers than CPUs (SCEP's enrollments wait on a group commit,
+ * docs/scep.md) nothing is pinned: a worker that waits leaves its CPU to
+ * whichever thread has work, and pinned, the CPU whose clients happen to
+ * have less work would idle while the other has a queue. */
 #include <errno.h>
 #include <linux/filter.h>
 #include <pthread.h>
@@ -32,12 +35,11 @@ int certad_cpu_plan(struct certad_cpu_plan *p, enum certad_cpu_affinity mode, in
     for (int cpu = 0; cpu < CPU_SETSIZE && p->n < MAX_STEER_CPUS + 1; cpu++)
         if (CPU_ISSET(cpu, &set))
             p->cpus[p->n++] = cpu;
-    /* One CPU has nothing to steer; uneven shares would starve workers. */
-    if (p->n < 2 || p->n > MAX_STEER_CPUS || workers % p->n != 0) {
+    /* One CPU has nothing to steer; see above for more workers than CPUs. */
+    if (p->n < 2 || p->n > MAX_STEER_CPUS || workers != p->n) {
         p->n = 0;
         return 0;
     }
-    p->per_cpu = workers / p->n;
     p->active = 1;
     return 0;
 }
@@ -46,27 +48,18 @@ int certad_cpu_steer(const struct certad_cpu_plan *p, int fd)
 {
     if (!p->active)
         return 0;
-    /* A = cpu; a jeq per usable CPU to its "A = position" pair; then
-     * index = position + N * (random % per_cpu). */
-    struct sock_filter code[4 + 3 * MAX_STEER_CPUS + 6];
+    /* A = cpu; a jeq per usable CPU to its "return position". */
+    struct sock_filter code[2 + 2 * MAX_STEER_CPUS];
     unsigned n = (unsigned)p->n, k = 0;
     code[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_CPU);
     for (unsigned i = 0; i < n; i++) {
-        /* from jeq i to its pair: the jeqs after it, the ret, 2 per pair before */
-        unsigned jump = (n - 1 - i) + 1 + 2 * i;
-        code[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)p->cpus[i], jump, 0);
+        /* from jeq i to its return: the jeqs after it, the default, i returns */
+        unsigned jump = (n - 1 - i) + 1 + i;
+        code[k++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)p->cpus[i], (unsigned char)jump, 0);
     }
     code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, 0xffffffffu);   /* not ours: hash */
-    for (unsigned i = 0; i < n; i++) {
-        code[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_IMM, i);
-        code[k++] = (struct sock_filter)BPF_STMT(BPF_JMP | BPF_JA, 2 * (n - 1 - i));
-    }
-    code[k++] = (struct sock_filter)BPF_STMT(BPF_MISC | BPF_TAX, 0);
-    code[k++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, SKF_AD_OFF + SKF_AD_RANDOM);
-    code[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MOD | BPF_K, (unsigned)p->per_cpu);
-    code[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_MUL | BPF_K, n);
-    code[k++] = (struct sock_filter)BPF_STMT(BPF_ALU | BPF_ADD | BPF_X, 0);
-    code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_A, 0);
+    for (unsigned i = 0; i < n; i++)
+        code[k++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, i);
     struct sock_fprog prog = { .len = (unsigned short)k, .filter = code };
     if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_REUSEPORT_CBPF, &prog, sizeof(prog)) != 0)
         return certa_error_set(CERTA_EIO, "cannot steer connections by CPU: %s", strerror(errno));
@@ -75,9 +68,9 @@ int certad_cpu_steer(const struct certad_cpu_plan *p, int fd)
 
 int certad_cpu_worker(const struct certad_cpu_plan *p, int id)
 {
-    if (!p->active)
+    if (!p->active || id < 0 || id >= p->n)
         return -1;
-    return p->cpus[id % p->n];
+    return p->cpus[id];
 }
 
 void certad_cpu_pin(const struct certad_cpu_plan *p, int id)

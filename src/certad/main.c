@@ -209,15 +209,15 @@ static void log_cpus(const struct certad_cpu_plan *p, int asked)
 {
     if (!p->active) {
         certad_log("info", "cpu_affinity: %s; the kernel spreads connections over the workers",
-                   asked == CERTAD_CPU_OFF ? "off" : "auto, but not 2 to 64 CPUs with an even share of workers");
+                   asked == CERTAD_CPU_OFF ? "off" : "auto, but not one worker on each of 2 to 64 CPUs");
         return;
     }
     char list[512] = "";
     size_t off = 0;
     for (int i = 0; i < p->n && off < sizeof(list); i++)
         off += (size_t)snprintf(list + off, sizeof(list) - off, "%s%d", i ? "," : "", p->cpus[i]);
-    certad_log("info", "cpu_affinity: %d worker(s) on each of CPUs %s; a new connection goes to a worker of the CPU that received it",
-               p->per_cpu, list);
+    certad_log("info", "cpu_affinity: one worker on each of CPUs %s; a new connection goes to the worker of the CPU that received it",
+               list);
 }
 
 static void log_started(const struct certad_gen *g, certa_ca *ca)
