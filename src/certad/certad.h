@@ -29,9 +29,9 @@ struct bufferevent;
 /* ---- config.c: the INI file and the command line --------------------- */
 
 enum certad_verify { CERTAD_VERIFY_NONE = 0, CERTAD_VERIFY_OPTIONAL, CERTAD_VERIFY_REQUIRE };
-/* auto: workers keep to CPUs and take the connections those CPUs receive
+/* on: workers keep to CPUs and take the connections those CPUs receive
  * (cpu.c), where the CPUs allow it; off: the kernel spreads connections. */
-enum certad_cpu_affinity { CERTAD_CPU_AUTO = 0, CERTAD_CPU_OFF };
+enum certad_cpu_affinity { CERTAD_CPU_OFF = 0, CERTAD_CPU_ON };
 
 struct certad_listen {
     char host[64];      /* numeric address, without brackets */

@@ -258,12 +258,11 @@ static int server_key(struct load_ctx *x, const char *key, const char *v)
         if ((rc = parse_int(key, v, 1, CERTAD_MAX_WORKERS, &n)) == 0)
             c->workers = (int)n;
     } else if (strcmp(key, "cpu_affinity") == 0) {
-        if (strcmp(v, "auto") == 0)
-            c->cpu_affinity = CERTAD_CPU_AUTO;
-        else if (strcmp(v, "off") == 0)
-            c->cpu_affinity = CERTAD_CPU_OFF;
+        int on = certad_parse_bool(v);
+        if (on < 0)
+            rc = certa_error_set(CERTA_EINVAL, "cpu_affinity = %s: want on or off", v);
         else
-            rc = certa_error_set(CERTA_EINVAL, "cpu_affinity = %s: want auto or off", v);
+            c->cpu_affinity = on ? CERTAD_CPU_ON : CERTAD_CPU_OFF;
     } else if (strcmp(key, "max_body") == 0) {
         if ((rc = parse_int(key, v, 1, 64L * 1024 * 1024, &n)) == 0)
             c->max_body = (size_t)n;

@@ -1,4 +1,4 @@
-/* CPU locality (cpu_affinity = auto): with one worker per CPU, each worker
+/* CPU locality (cpu_affinity = on): with one worker per CPU, each worker
  * stays on its CPU, and a new connection goes to the worker of the CPU
  * that took in its first packet. A client and the worker serving it then
  * share a CPU (on loopback, or with a NIC queue per CPU), so waking one
@@ -12,7 +12,11 @@
  * With more workers than CPUs (SCEP's enrollments wait on a group commit,
  * docs/scep.md) nothing is pinned: a worker that waits leaves its CPU to
  * whichever thread has work, and pinned, the CPU whose clients happen to
- * have less work would idle while the other has a queue. */
+ * have less work would idle while the other has a queue.
+ *
+ * It is off by default: behind a NIC with a single receive queue every
+ * connection arrives on the CPU that takes its interrupts, and would go to
+ * that CPU's worker alone. */
 #include <errno.h>
 #include <linux/filter.h>
 #include <pthread.h>

@@ -26,6 +26,8 @@ static const char usage[] =
     "  --listen ADDR:PORT      HTTP listener, repeatable; [::1]:PORT for IPv6\n"
     "                          (overrides [server] listen; default 127.0.0.1:8080)\n"
     "  --workers N             event-loop threads (default: one per CPU)\n"
+    "  --cpu-affinity on|off   keep each worker to a CPU and give it the connections\n"
+    "                          that CPU receives (default off; docs/certad.md)\n"
     "  --passphrase-file FILE  first line decrypts ca.key (or CERTA_CA_PASSPHRASE)\n"
     "  --check                 check the configuration and the CA, then exit\n"
     "  -h, --help              this text\n"
@@ -39,6 +41,7 @@ struct options {
     const char *listen[CERTAD_MAX_LISTEN];
     size_t n_listen;
     int workers;
+    int cpu_affinity;       /* -1: as the config file says */
     int check;
 };
 
@@ -55,6 +58,7 @@ static void parse_options(int argc, char **argv, struct options *o)
         { "dir", required_argument, NULL, 'd' },
         { "listen", required_argument, NULL, 'l' },
         { "workers", required_argument, NULL, 'w' },
+        { "cpu-affinity", required_argument, NULL, 'a' },
         { "passphrase-file", required_argument, NULL, 'p' },
         { "check", no_argument, NULL, 'C' },
         { "help", no_argument, NULL, 'h' },
@@ -68,6 +72,12 @@ static void parse_options(int argc, char **argv, struct options *o)
         case 'c': o->config = optarg; break;
         case 'd': o->dir = optarg; break;
         case 'p': o->passphrase_file = optarg; break;
+        case 'a':
+            if ((o->cpu_affinity = certad_parse_bool(optarg)) < 0) {
+                fprintf(stderr, "certad: --cpu-affinity %s: want on or off\n", optarg);
+                exit(2);
+            }
+            break;
         case 'C': o->check = 1; break;
         case 'l':
             if (o->n_listen == CERTAD_MAX_LISTEN)
@@ -135,6 +145,8 @@ static int build_config(const struct options *o, struct certad_config **out)
     }
     if (o->workers > 0)
         c->workers = o->workers;
+    if (o->cpu_affinity >= 0)
+        c->cpu_affinity = o->cpu_affinity ? CERTAD_CPU_ON : CERTAD_CPU_OFF;
     if ((rc = certad_config_finish(c)) < 0)
         goto fail;
     *out = c;
@@ -207,9 +219,11 @@ static void reload(const struct options *o, struct certad_worker *workers, int n
 
 static void log_cpus(const struct certad_cpu_plan *p, int asked)
 {
+    if (asked != CERTAD_CPU_ON)
+        return;
     if (!p->active) {
-        certad_log("info", "cpu_affinity: %s; the kernel spreads connections over the workers",
-                   asked == CERTAD_CPU_OFF ? "off" : "auto, but not one worker on each of 2 to 64 CPUs");
+        certad_log("warn", "cpu_affinity: on, but not one worker on each of 2 to 64 CPUs; "
+                           "the kernel spreads connections over the workers");
         return;
     }
     char list[512] = "";
@@ -237,7 +251,7 @@ static void log_started(const struct certad_gen *g, certa_ca *ca)
 
 int main(int argc, char **argv)
 {
-    struct options o = { 0 };
+    struct options o = { .cpu_affinity = -1 };
     struct certad_config *cfg = NULL;
     struct certad_gen *gen = NULL;
     static struct certad_worker workers[CERTAD_MAX_WORKERS];

@@ -1,6 +1,6 @@
 /* A worker: one thread running one event loop with its own listening
- * sockets (SO_REUSEPORT: connections go to the workers of the CPU that
- * received them, see cpu.c, or else spread by the kernel's hash),
+ * sockets (SO_REUSEPORT: the kernel's hash spreads connections over the
+ * workers, or with cpu_affinity each goes to its CPU's worker, cpu.c),
  * its own evhttp instances (plain and TLS) and its own CA handle. The main
  * thread talks to it only through events: swap (reload), stop (shutdown). */
 #include <errno.h>
@@ -239,9 +239,10 @@ int certad_worker_init(struct certad_worker *w, int id, certa_ca *ca, struct cer
             goto nomem;
         }
         /* The first socket of each address sets the group's choice; the
-         * others join it in worker order, which the choice counts on. */
-        if (id == 0 && (rc = certad_cpu_steer(cpu, fd)) < 0)
-            return rc;
+         * others join it in worker order, which the choice counts on.
+         * Without it the kernel's hash spreads connections: still served. */
+        if (id == 0 && certad_cpu_steer(cpu, fd) < 0)
+            certad_log("warn", "%s", certa_error_last());
         w->bound[w->n_bound] = b;
         w->bound_http[w->n_bound++] = h;
     }

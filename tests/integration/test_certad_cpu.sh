@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# cpu_affinity: with the default (auto) and one worker per CPU, each
-# worker keeps to its CPU and a new connection goes to the worker of the
-# CPU that received it. On loopback that is the client's CPU, so a client
-# held to one CPU (taskset) must be served by that CPU's worker only. With
-# more workers than CPUs, or cpu_affinity = off, nothing is pinned. A bad
-# value stops startup with one line naming it, and a reload cannot change
-# the setting.
+# cpu_affinity: with cpu_affinity = on and one worker per CPU, each worker
+# keeps to its CPU and a new connection goes to the worker of the CPU that
+# received it. On loopback that is the client's CPU, so a client held to
+# one CPU (taskset) must be served by that CPU's worker only. By default
+# (off), and with more workers than CPUs, nothing is pinned and the
+# kernel's hash spreads connections. A bad value stops startup with one
+# line naming it, and a reload cannot change the setting.
 source "$CERTA_SRC/tests/integration/ca_common.sh"
 source "$CERTA_SRC/tests/integration/certad_common.sh"
 
@@ -17,18 +17,19 @@ fi
 C0=${CPUS[0]} C1=${CPUS[1]}
 make_ca "$T/ca"
 
-# run_with CPU_AFFINITY WORKERS: certad from a config file on a fresh port.
+# run_with CPU_AFFINITY WORKERS: certad from a config file on a fresh port
+# ("-" for CPU_AFFINITY: the key left out).
 run_with() {
   port=$(free_port)
   url=http://127.0.0.1:$port
-  cat >"$T/certad.conf" <<EOF
-[server]
-listen = 127.0.0.1:$port
-workers = $2
-cpu_affinity = $1
-[ca]
-dir = ca
-EOF
+  {
+    echo "[server]"
+    echo "listen = 127.0.0.1:$port"
+    echo "workers = $2"
+    [ "$1" = - ] || echo "cpu_affinity = $1"
+    echo "[ca]"
+    echo "dir = ca"
+  } >"$T/certad.conf"
   : >"$T/certad.log"
   start_certad "$url" --config "$T/certad.conf"
 }
@@ -52,17 +53,17 @@ pinned_threads() {
   done | sort | tr '\n' ' '
 }
 
-# auto, one worker per CPU: CPU C0's connections all reach worker 0.
-run_with auto ${#CPUS[@]}
+# on, one worker per CPU: CPU C0's connections all reach worker 0.
+run_with on ${#CPUS[@]}
 grep -q "cpu_affinity: one worker on each of CPUs $(IFS=,; echo "${CPUS[*]}")" "$T/certad.log" || { cat "$T/certad.log" >&2; fail "plan not logged"; }
 [ "$(workers_for "$C0" 12)" = "worker=0 " ] || fail "CPU $C0's connections went to: $(workers_for "$C0" 12)"
 [ "$(workers_for "$C1" 12)" = "worker=1 " ] || fail "CPU $C1's connections went to: $(workers_for "$C1" 12)"
 want=$(printf '%s\n' "${CPUS[@]}" | sort | tr '\n' ' ')
 [ "$(pinned_threads)" = "$want" ] || fail "pinned threads: '$(pinned_threads)', want one on each of '$want'"
-ok "auto: each worker keeps to its CPU and serves the connections that CPU receives"
+ok "on: each worker keeps to its CPU and serves the connections that CPU receives"
 
 # A reload cannot change it: refused, logged, still pinned and steering.
-sed -i 's/^cpu_affinity = auto/cpu_affinity = off/' "$T/certad.conf"
+sed -i 's/^cpu_affinity = on/cpu_affinity = off/' "$T/certad.conf"
 kill -HUP "$CERTAD_PID"
 log_wait "$T/certad.log" 'reload failed.*cpu_affinity change only on restart' || fail "reload changing cpu_affinity not refused"
 [ "$(workers_for "$C1" 6)" = "worker=1 " ] || fail "steering lost after a refused reload"
@@ -72,21 +73,41 @@ ok "a reload that changes cpu_affinity is refused and changes nothing"
 
 # More workers than CPUs: no pinning, the kernel's hash.
 n=${#CPUS[@]}
-run_with auto $((2 * n))
-grep -q 'cpu_affinity: auto, but not one worker on each of 2 to 64 CPUs' "$T/certad.log" || fail "more workers than CPUs not logged"
+run_with on $((2 * n))
+grep -q 'level=warn msg="cpu_affinity: on, but not one worker on each of 2 to 64 CPUs' "$T/certad.log" || fail "more workers than CPUs not logged"
 [ -z "$(pinned_threads)" ] || fail "threads pinned with two workers per CPU: $(pinned_threads)"
 got=$(workers_for "$C0" 40)
 [ "$(wc -w <<<"$got")" -ge 2 ] || fail "with the kernel's hash, 40 connections from one CPU reached only $got"
 stop_certad
 ok "more workers than CPUs: nothing pinned, the kernel spreads connections"
 
-# off: no pinning; connections from one CPU spread over the workers.
-run_with off 2
-grep -q 'cpu_affinity: off' "$T/certad.log" || fail "off not logged"
-[ -z "$(pinned_threads)" ] || fail "threads pinned with cpu_affinity = off: $(pinned_threads)"
-[ "$(workers_for "$C0" 40)" = "worker=0 worker=1 " ] || fail "off: 40 connections from one CPU reached one worker only"
+# The default (off), from a config file and from the command line: no
+# pinning; connections from one CPU spread over the workers.
+for how in default flag; do
+  if [ $how = default ]; then
+    run_with - 2
+  else
+    port=$(free_port)
+    url=http://127.0.0.1:$port
+    : >"$T/certad.log"
+    start_certad "$url" --dir "$T/ca" --listen "127.0.0.1:$port" --workers 2 --cpu-affinity off
+  fi
+  ! grep -q 'cpu_affinity' "$T/certad.log" || fail "$how: cpu_affinity logged while off"
+  [ -z "$(pinned_threads)" ] || fail "$how: threads pinned with cpu_affinity off: $(pinned_threads)"
+  [ "$(workers_for "$C0" 40)" = "worker=0 worker=1 " ] || fail "$how: 40 connections from one CPU reached one worker only"
+  stop_certad
+done
+ok "off (the default): nothing pinned, the kernel spreads connections"
+
+# --cpu-affinity on does what the config key does.
+port=$(free_port)
+url=http://127.0.0.1:$port
+: >"$T/certad.log"
+start_certad "$url" --dir "$T/ca" --listen "127.0.0.1:$port" --workers "$n" --cpu-affinity on
+[ "$(workers_for "$C1" 8)" = "worker=1 " ] || fail "--cpu-affinity on: CPU $C1's connections went elsewhere"
+[ "$(pinned_threads)" = "$want" ] || fail "--cpu-affinity on: pinned threads '$(pinned_threads)'"
 stop_certad
-ok "off: nothing pinned, the kernel spreads connections"
+ok "--cpu-affinity on"
 
 # A bad value: startup fails with one line naming it; nothing listens.
 port=$(free_port)
@@ -95,6 +116,11 @@ rc=0
 "$CERTAD" --config "$T/bad.conf" 2>"$T/bad.err" || rc=$?
 [ $rc = 1 ] || fail "certad with cpu_affinity = sometimes exited $rc"
 [ "$(wc -l <"$T/bad.err")" = 1 ] || { cat "$T/bad.err" >&2; fail "expected one line on stderr"; }
-grep -q 'cpu_affinity = sometimes: want auto or off' "$T/bad.err" || fail "error: $(cat "$T/bad.err")"
+grep -q 'cpu_affinity = sometimes: want on or off' "$T/bad.err" || fail "error: $(cat "$T/bad.err")"
 ! curl -s -o /dev/null "http://127.0.0.1:$port/healthz" || fail "something listens after a refused start"
-ok "cpu_affinity = sometimes is refused at startup"
+rc=0
+"$CERTAD" --dir "$T/ca" --listen "127.0.0.1:$port" --cpu-affinity sometimes 2>"$T/bad.err" || rc=$?
+[ $rc = 2 ] || fail "--cpu-affinity sometimes exited $rc"
+grep -q -- '--cpu-affinity sometimes: want on or off' "$T/bad.err" || fail "error: $(cat "$T/bad.err")"
+! curl -s -o /dev/null "http://127.0.0.1:$port/healthz" || fail "something listens after a refused --cpu-affinity"
+ok "cpu_affinity = sometimes and --cpu-affinity sometimes are refused at startup"
