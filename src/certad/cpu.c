@@ -25,7 +25,8 @@
 #include <sys/socket.h>
 #include "certad.h"
 
-/* Up to this many CPUs the position lookup fits the 8-bit jump offsets. */
+/* A jeq of the lookup jumps n instructions (offsets are 8 bits); a worker
+ * each on more CPUs than this is past what certad was tried with. */
 #define MAX_STEER_CPUS 64
 
 int certad_cpu_plan(struct certad_cpu_plan *p, enum certad_cpu_affinity mode, int workers)
