@@ -4,6 +4,7 @@
 #ifndef CERTA_OCSP_INTERNAL_H
 #define CERTA_OCSP_INTERNAL_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <openssl/ocsp.h>
@@ -64,6 +65,17 @@ size_t ocsp_cache_count(struct ocsp_cache *c);
 
 /* ---- ocsp_memo.c: request bytes -> checked CertID ---------------------- */
 #define OCSP_MEMO_REQ_MAX 512      /* longer requests are always decoded */
+/* ocsp_budget.c: CPU time for on-demand signatures ([ocsp] sign_budget_ms). */
+struct ocsp_budget {
+    pthread_mutex_t lock;
+    int64_t cap_ns, tokens_ns, last_ns;
+};
+void ocsp_budget_init(struct ocsp_budget *b, long ms_per_second);
+void ocsp_budget_clear(struct ocsp_budget *b);
+/* 1 when a signature may be made now; *started is for ocsp_budget_spend. */
+int ocsp_budget_take(struct ocsp_budget *b, int64_t *started);
+void ocsp_budget_spend(struct ocsp_budget *b, int64_t started);
+
 struct ocsp_memo;
 int ocsp_memo_new(size_t max_entries, struct ocsp_memo **out);
 void ocsp_memo_free(struct ocsp_memo *m);

@@ -22,7 +22,9 @@ struct ocsp_state {
     struct ocsp_memo *memo;
     int64_t life, margin;          /* seconds */
     int max_ids;
-    certa_buf err_malformed, err_unauthorized, err_internal;
+    certa_buf err_malformed, err_unauthorized, err_internal, err_try_later;
+    struct ocsp_budget budget;     /* on-demand signing, all workers together */
+    int have_budget;
     pthread_mutex_t tick_lock;     /* tick() state below */
     int64_t last_seq;
     unsigned char (*due_keys)[OCSP_CERTID_MAX];
@@ -71,6 +73,9 @@ static void state_free(struct ocsp_state *st)
     certa_buf_free(&st->err_malformed);
     certa_buf_free(&st->err_unauthorized);
     certa_buf_free(&st->err_internal);
+    certa_buf_free(&st->err_try_later);
+    if (st->have_budget)
+        ocsp_budget_clear(&st->budget);
     free(st->due_keys);
     pthread_mutex_destroy(&st->tick_lock);
     free(st);
@@ -112,7 +117,7 @@ static int load_signers(const struct certa_service_env *env, struct ocsp_state *
 static int start(const struct certa_service_env *env, void **state)
 {
     struct ocsp_state *st = calloc(1, sizeof(*st));
-    long minutes, margin, entries, ids;
+    long minutes, margin, entries, ids, budget_ms;
     int rc;
     if (st == NULL)
         return certa_error_set(CERTA_ENOMEM, "out of memory");
@@ -120,8 +125,11 @@ static int start(const struct certa_service_env *env, void **state)
     if ((rc = setting_long(env, "next_update_minutes", 60, 5, 7 * 24 * 60, &minutes)) < 0 ||
         (rc = setting_long(env, "refresh_margin_minutes", minutes / 4, 1, minutes - 1, &margin)) < 0 ||
         (rc = setting_long(env, "cache_entries", 65536, 64, 1L << 22, &entries)) < 0 ||
-        (rc = setting_long(env, "max_certids", 16, 1, CERTIDS_HARD_MAX, &ids)) < 0)
+        (rc = setting_long(env, "max_certids", 16, 1, CERTIDS_HARD_MAX, &ids)) < 0 ||
+        (rc = setting_long(env, "sign_budget_ms", 500, 0, 1000L * 1024 /* 1024 CPUs */, &budget_ms)) < 0)
         goto fail;
+    ocsp_budget_init(&st->budget, budget_ms);
+    st->have_budget = 1;
     st->life = minutes * 60;
     st->margin = margin * 60;
     st->max_ids = (int)ids;
@@ -131,7 +139,8 @@ static int start(const struct certa_service_env *env, void **state)
         (rc = ocsp_memo_new(entries < 16384 ? (size_t)entries : 16384, &st->memo)) < 0 ||
         (rc = ocsp_error_der(OCSP_RESPONSE_STATUS_MALFORMEDREQUEST, &st->err_malformed)) < 0 ||
         (rc = ocsp_error_der(OCSP_RESPONSE_STATUS_UNAUTHORIZED, &st->err_unauthorized)) < 0 ||
-        (rc = ocsp_error_der(OCSP_RESPONSE_STATUS_INTERNALERROR, &st->err_internal)) < 0)
+        (rc = ocsp_error_der(OCSP_RESPONSE_STATUS_INTERNALERROR, &st->err_internal)) < 0 ||
+        (rc = ocsp_error_der(OCSP_RESPONSE_STATUS_TRYLATER, &st->err_try_later)) < 0)
         goto fail;
     if ((st->due_keys = calloc(REFRESH_PER_TICK, sizeof(*st->due_keys))) == NULL) {
         rc = certa_error_set(CERTA_ENOMEM, "out of memory");
@@ -273,11 +282,23 @@ static int answer_signed(struct ocsp_state *st, certa_ca *ca, const struct certa
         }
         unknown |= ans[i].st.state == CERTA_STATE_UNKNOWN;
     }
+    /* Answers anyone can ask for without end (an unknown serial, a nonce,
+     * several CertIDs) draw on the signing budget; past it, tryLater. */
+    int on_demand = p->has_nonce || unknown || p->count > 1;
+    int64_t started = 0;
+    if (on_demand && !ocsp_budget_take(&st->budget, &started)) {
+        snprintf(res->log_detail, sizeof(res->log_detail),
+                 "ocsp tryLater (on-demand signing over [ocsp] sign_budget_ms)");
+        return respond_der(res, &st->err_try_later);
+    }
     const struct ocsp_signer *s = signer_now(st, now);
     int64_t next = now + st->life;
     if (next > s->not_after)
         next = s->not_after;
-    if ((rc = ocsp_sign(s, ans, (size_t)p->count, p->has_nonce ? p->req : NULL, now, next, &der)) < 0) {
+    rc = ocsp_sign(s, ans, (size_t)p->count, p->has_nonce ? p->req : NULL, now, next, &der);
+    if (on_demand)
+        ocsp_budget_spend(&st->budget, started);
+    if (rc < 0) {
         certa_log(CERTA_LOG_ERROR, "ocsp: %s", certa_error_last());
         snprintf(res->log_detail, sizeof(res->log_detail), "ocsp internalError (signing)");
         certa_buf_free(&der);
