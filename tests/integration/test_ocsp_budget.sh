@@ -15,6 +15,12 @@ issue ca d2
 # budget MS: sets [ocsp] sign_budget_ms in ca.conf
 budget() { sed -i "s/^#* *sign_budget_ms = .*/sign_budget_ms = $1/" ca/ca.conf; }
 grep -q '^# sign_budget_ms = 500$' ca/ca.conf || fail "ca.conf does not show the default sign_budget_ms"
+# fresh_port: certad starts on a port of its own each time; another test
+# could take a port this one left free meanwhile.
+fresh_port() { PORT=$(free_port); BASE="http://127.0.0.1:$PORT"; }
+for i in $(seq 1 120); do
+  openssl ocsp -issuer ca/ca.crt -serial $((0x70000000 + i)) -no_nonce -reqout "req$i.der" >/dev/null 2>&1
+done
 # ask ARGS...: openssl ocsp's output for a request to certad.
 ask() {
   openssl ocsp -issuer ca/ca.crt -url "$BASE/ocsp" -CAfile ca/ca.crt "$@" 2>&1 || true
@@ -22,6 +28,7 @@ ask() {
 
 # 0: only pre-signed answers.
 budget 0
+fresh_port
 serve_ca ca
 before=$(store_state ca)    # after the first start (SCEP's RA certificate)
 out=$(ask -cert d1.crt -no_nonce)
@@ -42,10 +49,8 @@ ok "sign_budget_ms = 0: nonce, never-issued serial and two CertIDs get tryLater;
 
 # 1 ms per second: a flood of never-issued serials is cut off.
 budget 1
-for i in $(seq 1 120); do
-  openssl ocsp -issuer ca/ca.crt -serial $((0x70000000 + i)) -no_nonce -reqout "req$i.der" >/dev/null 2>&1
-done
 : >"$T/certad.log"
+fresh_port
 serve_ca ca
 signed=0 later=0
 for i in $(seq 1 120); do
@@ -72,6 +77,7 @@ ok "sign_budget_ms = 1: $signed of 120 never-issued serials signed, $later tryLa
 
 # A bad value stops startup with one line naming it.
 budget abc
+fresh_port
 rc=0
 "$CERTAD" --dir ca --listen "127.0.0.1:$PORT" 2>"$T/bad.err" || rc=$?
 [ $rc = 1 ] || fail "certad with sign_budget_ms = abc exited $rc"
