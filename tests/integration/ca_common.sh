@@ -6,6 +6,8 @@ T=$(mktemp -d "${CERTA_TEST_TMP:-/tmp}/$(basename "$0" .sh).XXXXXX")
 trap 'rm -rf "$T"' EXIT
 cd "$T"
 
+# free_port: a loopback port for a server of this test (free_port.py).
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
 # Row counts of the store, compared before and after a refused operation.

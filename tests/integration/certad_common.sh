@@ -3,9 +3,6 @@
 CERTAD="${CERTA_BIN}/certad"
 CERTAD_PID=
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # Stops certad with SIGTERM; it must exit 0 (a sanitizer finding would not).
 # "stop_certad quiet" (on exit) only stops it.

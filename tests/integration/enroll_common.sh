@@ -20,9 +20,8 @@ cd "$T"
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
+# free_port: a loopback port for a server of this test (free_port.py).
+free_port() { python3 "$(dirname "${BASH_SOURCE[0]}")/free_port.py"; }
 # Waits until an HTTP server answers on url (any status).
 wait_http() {
     local url=$1 i

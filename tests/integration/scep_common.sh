@@ -13,9 +13,6 @@ scep_cleanup() {
 }
 trap scep_cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
 
 # new_ca DIR KEYSPEC: a CA made by certa ca init.
 new_ca() {

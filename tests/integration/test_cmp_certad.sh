@@ -7,7 +7,7 @@ CERTAD="$CERTA_BIN/certad"
 [ -x "$CERTAD" ] || { echo "SKIP: certad is not built"; exit 0; }
 PID=
 trap '[ -n "$PID" ] && kill "$PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(free_port)
 URL="127.0.0.1:$PORT"
 
 "$CERTA" ca init --dir ca --subject "CN=CMP Test CA" >/dev/null

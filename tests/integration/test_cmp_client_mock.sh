@@ -7,7 +7,6 @@ export CERTA_STATE="$T/state"
 MOCK_PID=
 stop_mock() { if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi; MOCK_PID=; }
 trap 'stop_mock; rm -rf "$T"' EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 # start_mock LOG ARGS...: the mock on a fresh port ($PORT), ready to serve.
 start_mock() {
   local log=$1; shift
