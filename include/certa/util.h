@@ -41,6 +41,9 @@ CERTA_API int certa_file_write_atomic(const char *path, const void *data,
 /* Creates a directory (and parents) with the given mode if missing. */
 CERTA_API int certa_mkdir_p(const char *path, mode_t mode);
 
+/* Decimal digits of v and a NUL into out; returns the number of digits. */
+#define CERTA_U64_DECIMAL_MAX 21
+CERTA_API size_t certa_u64_decimal(uint64_t v, char out[CERTA_U64_DECIMAL_MAX]);
 /* Lowercase hex of bytes into out (2*len+1 bytes). */
 CERTA_API void certa_hex_encode(const unsigned char *in, size_t len, char *out);
 /* Colon-separated uppercase hex ("AB:CD:..."), as fingerprints are shown.

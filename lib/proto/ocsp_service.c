@@ -218,14 +218,9 @@ static void put_str(char *buf, size_t cap, size_t *pos, const char *s)
 
 static void put_num(char *buf, size_t cap, size_t *pos, uint64_t v)
 {
-    char digits[21];
-    size_t i = sizeof(digits) - 1;
-    digits[i] = '\0';
-    do {
-        digits[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v > 0);
-    put_str(buf, cap, pos, digits + i);
+    char digits[CERTA_U64_DECIMAL_MAX];
+    certa_u64_decimal(v, digits);
+    put_str(buf, cap, pos, digits);
 }
 
 /* RFC 5019 section 6.2: max-age until nextUpdate, the validators, and the

@@ -22,17 +22,12 @@ _Thread_local unsigned long certad_evfast_hits;
 /* Decimal of v (any int) at p; returns the length. */
 static size_t put_int(char *p, int v)
 {
-    char digits[12];
-    size_t i = sizeof(digits), n = 0;
-    unsigned int u = v < 0 ? 0u - (unsigned int)v : (unsigned int)v;
-    do {
-        digits[--i] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u > 0);
+    char digits[CERTA_U64_DECIMAL_MAX];
+    size_t n = 0, d = certa_u64_decimal(v < 0 ? (uint64_t)(0u - (unsigned int)v) : (uint64_t)v, digits);
     if (v < 0)
         p[n++] = '-';
-    memcpy(p + n, digits + i, sizeof(digits) - i);
-    return n + sizeof(digits) - i;
+    memcpy(p + n, digits, d);
+    return n + d;
 }
 
 /* "%s: %s\r\n" into line: the length, or 0 when printf should do it. */

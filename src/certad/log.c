@@ -132,16 +132,12 @@ static void put_raw(struct line *l, const char *s, size_t len)
 
 static void put_uint(struct line *l, unsigned long long v)
 {
-    size_t n = 1;
-    for (unsigned long long t = v; t >= 10; t /= 10)
-        n++;
-    if (l->n + n > l->cap)
-        return;
-    for (size_t i = n; i > 0; i--) {
-        l->p[l->n + i - 1] = (char)('0' + v % 10);
-        v /= 10;
+    char digits[CERTA_U64_DECIMAL_MAX];
+    size_t n = certa_u64_decimal(v, digits);
+    if (l->n + n <= l->cap) {
+        memcpy(l->p + l->n, digits, n);
+        l->n += n;
     }
-    l->n += n;
 }
 
 /* Which bytes a token keeps as they are: printable ASCII except space,

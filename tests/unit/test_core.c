@@ -41,6 +41,19 @@ static void test_hex(void **state)
     assert_string_equal(out, "00:AB:FF");
 }
 
+/* certa_u64_decimal gives what printf's %llu gives, edges included. */
+static void test_u64_decimal(void **state)
+{
+    (void)state;
+    const uint64_t v[] = { 0, 9, 10, 99, 100, 4294967295u, 4294967296u, UINT64_MAX };
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        char out[CERTA_U64_DECIMAL_MAX], want[32];
+        int n = snprintf(want, sizeof(want), "%llu", (unsigned long long)v[i]);
+        assert_int_equal(certa_u64_decimal(v[i], out), (size_t)n);
+        assert_string_equal(out, want);
+    }
+}
+
 static void test_atomic_write_and_bounded_read(void **state)
 {
     (void)state;
@@ -133,6 +146,7 @@ int main(void)
         cmocka_unit_test(test_error_message),
         cmocka_unit_test(test_serial_normalize),
         cmocka_unit_test(test_hex),
+        cmocka_unit_test(test_u64_decimal),
         cmocka_unit_test(test_atomic_write_and_bounded_read),
         cmocka_unit_test(test_atomic_write_to_device),
         cmocka_unit_test(test_buf_appendf),
