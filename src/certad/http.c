@@ -42,15 +42,9 @@ void certad_remote(struct evhttp_connection *evcon, char *buf, size_t len)
     if (v6)
         buf[n++] = ']';
     buf[n++] = ':';
-    char digits[6];
-    int d = 0;
-    do {
-        digits[d++] = (char)('0' + port % 10);
-        port /= 10;
-    } while (port > 0);
-    while (d > 0)
-        buf[n++] = digits[--d];
-    buf[n] = '\0';
+    char digits[CERTA_U64_DECIMAL_MAX];
+    size_t d = certa_u64_decimal(port, digits);
+    memcpy(buf + n, digits, d + 1);
 }
 
 static const char *method_name(enum evhttp_cmd_type t)
@@ -145,17 +139,12 @@ static void write_now(struct evhttp_connection *evcon)
 static void add_content_length(struct evkeyvalq *h, struct evhttp_request *req, int status,
                                size_t len)
 {
-    char digits[24];
-    size_t i = sizeof(digits) - 1;
+    char digits[CERTA_U64_DECIMAL_MAX];
     if (len == 0 || status < 200 || status == 204 || status == 304 ||
         evhttp_request_get_command(req) == EVHTTP_REQ_HEAD)
         return;     /* evhttp decides (Content-Length: 0, or none) */
-    digits[i] = '\0';
-    do {
-        digits[--i] = (char)('0' + len % 10);
-        len /= 10;
-    } while (len > 0);
-    evhttp_add_header(h, "Content-Length", digits + i);
+    certa_u64_decimal(len, digits);
+    evhttp_add_header(h, "Content-Length", digits);
 }
 
 /* Sends res (the body moves to the reply without a copy) and returns its
