@@ -134,10 +134,7 @@ static void put_uint(struct line *l, unsigned long long v)
 {
     char digits[CERTA_U64_DECIMAL_MAX];
     size_t n = certa_u64_decimal(v, digits);
-    if (l->n + n <= l->cap) {
-        memcpy(l->p + l->n, digits, n);
-        l->n += n;
-    }
+    put_raw(l, digits, n < sizeof(digits) ? n : sizeof(digits) - 1);   /* bound for the compiler */
 }
 
 /* Which bytes a token keeps as they are: printable ASCII except space,
