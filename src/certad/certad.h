@@ -133,8 +133,6 @@ int certad_cpu_plan(struct certad_cpu_plan *p, enum certad_cpu_affinity mode, in
 /* On a listening socket of the SO_REUSEPORT group (worker 0's): a new
  * connection goes to the worker of the CPU that received it. */
 int certad_cpu_steer(const struct certad_cpu_plan *p, int fd);
-/* The CPU worker id keeps to, or -1. */
-int certad_cpu_worker(const struct certad_cpu_plan *p, int id);
 /* From the worker's own thread. */
 void certad_cpu_pin(const struct certad_cpu_plan *p, int id);
 

@@ -71,7 +71,8 @@ int certad_cpu_steer(const struct certad_cpu_plan *p, int fd)
     return 0;
 }
 
-int certad_cpu_worker(const struct certad_cpu_plan *p, int id)
+/* The CPU worker id keeps to, or -1. */
+static int worker_cpu(const struct certad_cpu_plan *p, int id)
 {
     if (!p->active || id < 0 || id >= p->n)
         return -1;
@@ -80,7 +81,7 @@ int certad_cpu_worker(const struct certad_cpu_plan *p, int id)
 
 void certad_cpu_pin(const struct certad_cpu_plan *p, int id)
 {
-    int cpu = certad_cpu_worker(p, id);
+    int cpu = worker_cpu(p, id);
     if (cpu < 0)
         return;
     cpu_set_t set;
