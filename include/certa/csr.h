@@ -38,23 +38,24 @@ CERTA_API int certa_csr_write(const X509_REQ *req, const char *path, int der);
 
 /* A PKCS#10 request parsed for a protocol that already holds a decoded key
  * that is usually the request's own (SCEP: the signer certificate's):
- * when the request's SubjectPublicKeyInfo has the same bytes as known,
- * known's key is used instead of decoding it again (OpenSSL 3.0 decodes a
+ * when the request's SubjectPublicKeyInfo has the same bytes as known_spki,
+ * known_key is used instead of decoding it again (OpenSSL 3.0 decodes a
  * key through a fresh decoder context, a large share of a request's cost);
  * another key is decoded. Fails as certa_csr_parse does: CERTA_EINVAL when
  * malformed or truncated, CERTA_ECRYPTO when the signature does not verify,
- * CERTA_ETOOBIG over 64 KiB. known (may be NULL) must outlive the view. */
+ * CERTA_ETOOBIG over 64 KiB. known_key (may be NULL) must outlive the view. */
 struct certa_csr_view {
     void *asn1;                     /* the decoded request (owned) */
     X509_NAME *subject;             /* borrowed from asn1 */
-    EVP_PKEY *pubkey;               /* borrowed from spki */
-    const X509_PUBKEY *spki;        /* known, or own_spki */
-    X509_PUBKEY *own_spki;          /* decoded here when the key is not known's */
+    EVP_PKEY *pubkey;               /* known_key, or own_spki's */
+    const X509_PUBKEY *spki;        /* own_spki: for the certificate */
+    X509_PUBKEY *own_spki;          /* the request's SubjectPublicKeyInfo; with
+                                       the known key, algorithm and bits only */
     const STACK_OF(X509_ATTRIBUTE) *attrs; /* borrowed from asn1, may be NULL */
-    int known_key;                  /* 1: the request's key is known's */
+    int known_key;                  /* 1: the request's key is known_key */
 };
-CERTA_API int certa_csr_view_parse(const unsigned char *data, size_t len, const X509_PUBKEY *known,
-                                   struct certa_csr_view *out);
+CERTA_API int certa_csr_view_parse(const unsigned char *data, size_t len, const unsigned char *known_spki,
+                                   size_t known_spki_len, EVP_PKEY *known_key, struct certa_csr_view *out);
 /* The challengePassword attribute, or NULL; caller frees with OPENSSL_free. */
 CERTA_API char *certa_csr_view_challenge(const struct certa_csr_view *v);
 /* The requested extensions as X509_REQ_get_extensions finds them (caller

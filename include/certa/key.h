@@ -28,6 +28,10 @@ CERTA_API int certa_key_load(const char *path, const char *passphrase, EVP_PKEY 
 CERTA_API int certa_key_load_mem(const unsigned char *data, size_t len,
                                  const char *passphrase, EVP_PKEY **out);
 
+/* A SubjectPublicKeyInfo (DER) into a public key, RSA without OpenSSL 3.0's
+ * per-call decoder context. CERTA_EINVAL when it is not one (trailing
+ * bytes included). */
+CERTA_API int certa_key_from_spki(const unsigned char *der, size_t len, EVP_PKEY **out);
 /* SubjectPublicKeyInfo DER of the key's public half. */
 CERTA_API int certa_key_public_der(const EVP_PKEY *key, certa_buf *out);
 /* Digest (md = "sha256", "sha1", "md5") of the SubjectPublicKeyInfo DER, as

@@ -12,15 +12,7 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include "ca_internal.h"
-
-typedef struct {
-    ASN1_INTEGER *n, *e;
-} CERTA_RSA_PUB;
-
-ASN1_SEQUENCE(CERTA_RSA_PUB) = {
-    ASN1_SIMPLE(CERTA_RSA_PUB, n, ASN1_INTEGER),
-    ASN1_SIMPLE(CERTA_RSA_PUB, e, ASN1_INTEGER),
-} static_ASN1_SEQUENCE_END(CERTA_RSA_PUB)
+#include "crypto/spki_parts.h"
 
 static int rsa_public_der(EVP_PKEY *pk, unsigned char **der, int *len)
 {
@@ -41,31 +33,10 @@ static int rsa_public_der(EVP_PKEY *pk, unsigned char **der, int *len)
 static int copy_spki(X509_PUBKEY *dst, const X509_PUBKEY *src)
 {
     const unsigned char *bits;
-    int len, ptype;
+    int len;
     X509_ALGOR *alg;
-    const ASN1_OBJECT *aobj;
-    const void *pval;
-    if (!X509_PUBKEY_get0_param(NULL, &bits, &len, &alg, src) || len <= 0)
-        return 0;
-    X509_ALGOR_get0(&aobj, &ptype, &pval, alg);
-    void *pv = NULL;
-    if (ptype == V_ASN1_OBJECT)
-        pv = OBJ_dup(pval);
-    else if (ptype != V_ASN1_UNDEF && ptype != V_ASN1_NULL && pval != NULL)
-        pv = ASN1_STRING_dup(pval);
-    unsigned char *enc = OPENSSL_memdup(bits, (size_t)len);
-    ASN1_OBJECT *obj = OBJ_dup(aobj);
-    if (enc == NULL || obj == NULL || (pval != NULL && ptype != V_ASN1_NULL && ptype != V_ASN1_UNDEF && pv == NULL) ||
-        !X509_PUBKEY_set0_param(dst, obj, ptype, pv, enc, len)) {
-        OPENSSL_free(enc);
-        ASN1_OBJECT_free(obj);
-        if (ptype == V_ASN1_OBJECT)
-            ASN1_OBJECT_free(pv);
-        else
-            ASN1_STRING_free(pv);
-        return 0;
-    }
-    return 1;
+    return X509_PUBKEY_get0_param(NULL, &bits, &len, &alg, src) && len > 0 &&
+           certa_spki_set_parts(dst, alg, bits, len);
 }
 
 int certa_spki_set(X509 *x, EVP_PKEY *pk, const X509_PUBKEY *spki)

@@ -4,14 +4,17 @@
  * OSSL_DECODER context, the costliest step of a request after the private-
  * key operations; here the request is read with an ASN.1 template whose
  * SubjectPublicKeyInfo stays algorithm + bits, and when those encode to the
- * known key's bytes that key is used, else they are decoded once as usual.
- * The self-signature is checked over the request's original bytes either way. */
+ * known key's bytes that key is used (and the X509_PUBKEY for the
+ * certificate is assembled from the parts), else they are decoded once as
+ * usual. The self-signature is checked over the request's original bytes
+ * either way. */
 #include <string.h>
 #include <openssl/asn1t.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include "certa/csr.h"
 #include "csr_internal.h"
+#include "crypto/spki_parts.h"
 
 #define CSR_MAX (64 * 1024)     /* as certa_csr_parse */
 
@@ -75,18 +78,8 @@ static int pem_to_der(const unsigned char *data, size_t len, unsigned char **der
     return ok;
 }
 
-/* Same key: the SubjectPublicKeyInfo encodes to the known one's bytes. */
-static int same_spki(const unsigned char *der, int len, const X509_PUBKEY *known)
-{
-    unsigned char *kder = NULL;
-    int klen = known ? i2d_X509_PUBKEY(known, &kder) : -1;
-    int same = klen == len && klen > 0 && memcmp(der, kder, (size_t)len) == 0;
-    OPENSSL_free(kder);
-    return same;
-}
-
-int certa_csr_view_parse(const unsigned char *data, size_t len, const X509_PUBKEY *known,
-                         struct certa_csr_view *out)
+int certa_csr_view_parse(const unsigned char *data, size_t len, const unsigned char *known_spki,
+                         size_t known_spki_len, EVP_PKEY *known_key, struct certa_csr_view *out)
 {
     unsigned char *pem_der = NULL, *spki_der = NULL;
     long pem_len = 0;
@@ -110,21 +103,28 @@ int certa_csr_view_parse(const unsigned char *data, size_t len, const X509_PUBKE
     int slen = ASN1_item_i2d((ASN1_VALUE *)csr->info->spki, &spki_der, ASN1_ITEM_rptr(CERTA_CSR_SPKI));
     if (slen <= 0)
         goto malformed;
-    if (same_spki(spki_der, slen, known) && X509_PUBKEY_get0(known) != NULL) {
-        out->spki = known;
+    if (known_key != NULL && (size_t)slen == known_spki_len && memcmp(spki_der, known_spki, known_spki_len) == 0) {
+        CERTA_CSR_SPKI *parts = csr->info->spki;
+        if ((out->own_spki = X509_PUBKEY_new()) == NULL ||
+            !certa_spki_set_parts(out->own_spki, parts->algor, ASN1_STRING_get0_data(parts->public_key),
+                                  ASN1_STRING_length(parts->public_key))) {
+            rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
+            goto out;
+        }
+        out->pubkey = known_key;
         out->known_key = 1;
     } else {
         /* Another key (a renewal signed with the current certificate, a
          * client that signs with a key of its own): decoded here, once. */
         const unsigned char *q = spki_der;
         out->own_spki = d2i_X509_PUBKEY(NULL, &q, slen);
-        if (out->own_spki == NULL || q != spki_der + slen || X509_PUBKEY_get0(out->own_spki) == NULL) {
+        if (out->own_spki == NULL || q != spki_der + slen ||
+            (out->pubkey = X509_PUBKEY_get0(out->own_spki)) == NULL) {
             rc = certa_error_ossl(CERTA_EINVAL, "certificate request has an unreadable public key");
             goto out;
         }
-        out->spki = out->own_spki;
     }
-    out->pubkey = X509_PUBKEY_get0(out->spki);
+    out->spki = out->own_spki;
     out->subject = csr->info->subject;
     out->attrs = csr->info->attributes;
     if (ASN1_item_verify(ASN1_ITEM_rptr(CERTA_CSR_INFO), csr->sig_alg, csr->signature, csr->info, out->pubkey) != 1) {

@@ -1,17 +1,112 @@
-/* Reading a SCEP pkiMessage with OpenSSL's PKCS#7: the SignedData and its
- * SCEP attributes, the signature (digest algorithm gated by legacy), and
- * the pkcsPKIEnvelope decrypted for our recipient certificate. */
+/* Reading a SCEP pkiMessage: the SignedData, its one signer and its SCEP
+ * attributes, with ASN.1 templates of certa's own. They follow OpenSSL's
+ * PKCS#7 ones (PKCS7_SIGNER_INFO is OpenSSL's) but keep certificates as
+ * bytes: d2i_PKCS7 would decode every certificate's key through a fresh
+ * OSSL_DECODER context. Only the signer's certificate is read, as far as
+ * its issuer, serial and SubjectPublicKeyInfo; its key then comes from
+ * certa_key_from_spki, and the whole certificate is decoded only when a
+ * renewal needs it (scep_msg_signer_cert). */
 #include <stdlib.h>
 #include <string.h>
-#include <openssl/bio.h>
+#include <openssl/asn1t.h>
 #include <openssl/err.h>
+#include "certa/key.h"
 #include "scep_internal.h"
+
+/* EncapsulatedContentInfo: id-data and the pkcsPKIEnvelope's bytes. */
+typedef struct {
+    ASN1_OBJECT *type;
+    ASN1_OCTET_STRING *content;
+} SCEP_ENCAP;
+
+ASN1_SEQUENCE(SCEP_ENCAP) = {
+    ASN1_SIMPLE(SCEP_ENCAP, type, ASN1_OBJECT),
+    ASN1_EXP_OPT(SCEP_ENCAP, content, ASN1_OCTET_STRING, 0),
+} static_ASN1_SEQUENCE_END(SCEP_ENCAP)
+
+typedef struct {
+    ASN1_INTEGER *version;
+    STACK_OF(X509_ALGOR) *md_algs;
+    SCEP_ENCAP *contents;
+    STACK_OF(ASN1_TYPE) *certs;         /* each Certificate as bytes */
+    STACK_OF(ASN1_TYPE) *crls;          /* not used */
+    STACK_OF(PKCS7_SIGNER_INFO) *signer_info;
+} SCEP_SIGNED;
+
+ASN1_SEQUENCE(SCEP_SIGNED) = {
+    ASN1_SIMPLE(SCEP_SIGNED, version, ASN1_INTEGER),
+    ASN1_SET_OF(SCEP_SIGNED, md_algs, X509_ALGOR),
+    ASN1_SIMPLE(SCEP_SIGNED, contents, SCEP_ENCAP),
+    ASN1_IMP_SET_OF_OPT(SCEP_SIGNED, certs, ASN1_ANY, 0),
+    ASN1_IMP_SET_OF_OPT(SCEP_SIGNED, crls, ASN1_ANY, 1),
+    ASN1_SET_OF(SCEP_SIGNED, signer_info, PKCS7_SIGNER_INFO),
+} static_ASN1_SEQUENCE_END(SCEP_SIGNED)
+
+typedef struct {
+    ASN1_OBJECT *type;
+    SCEP_SIGNED *d;
+} SCEP_CONTENT_INFO;
+
+ASN1_SEQUENCE(SCEP_CONTENT_INFO) = {
+    ASN1_SIMPLE(SCEP_CONTENT_INFO, type, ASN1_OBJECT),
+    ASN1_EXP(SCEP_CONTENT_INFO, d, SCEP_SIGNED, 0),
+} static_ASN1_SEQUENCE_END(SCEP_CONTENT_INFO)
+
+/* Any ContentInfo: to tell "not SignedData" from "not PKCS#7". */
+typedef struct {
+    ASN1_OBJECT *type;
+    ASN1_TYPE *d;
+} SCEP_ANY_CONTENT_INFO;
+
+ASN1_SEQUENCE(SCEP_ANY_CONTENT_INFO) = {
+    ASN1_SIMPLE(SCEP_ANY_CONTENT_INFO, type, ASN1_OBJECT),
+    ASN1_EXP_OPT(SCEP_ANY_CONTENT_INFO, d, ASN1_ANY, 0),
+} static_ASN1_SEQUENCE_END(SCEP_ANY_CONTENT_INFO)
+
+/* The parts of a Certificate (RFC 5280) that find and key the signer. */
+typedef struct {
+    ASN1_INTEGER *version;
+    ASN1_INTEGER *serial;
+    ASN1_TYPE *sig_alg;
+    X509_NAME *issuer;
+    ASN1_TYPE *validity, *subject, *spki;
+    ASN1_BIT_STRING *issuer_uid, *subject_uid;
+    ASN1_TYPE *extensions;
+} SCEP_TBS;
+
+ASN1_SEQUENCE(SCEP_TBS) = {
+    ASN1_EXP_OPT(SCEP_TBS, version, ASN1_INTEGER, 0),
+    ASN1_SIMPLE(SCEP_TBS, serial, ASN1_INTEGER),
+    ASN1_SIMPLE(SCEP_TBS, sig_alg, ASN1_ANY),
+    ASN1_SIMPLE(SCEP_TBS, issuer, X509_NAME),
+    ASN1_SIMPLE(SCEP_TBS, validity, ASN1_ANY),
+    ASN1_SIMPLE(SCEP_TBS, subject, ASN1_ANY),
+    ASN1_SIMPLE(SCEP_TBS, spki, ASN1_ANY),
+    ASN1_IMP_OPT(SCEP_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+    ASN1_IMP_OPT(SCEP_TBS, subject_uid, ASN1_BIT_STRING, 2),
+    ASN1_EXP_OPT(SCEP_TBS, extensions, ASN1_ANY, 3),
+} static_ASN1_SEQUENCE_END(SCEP_TBS)
+
+typedef struct {
+    SCEP_TBS *tbs;
+    ASN1_TYPE *sig_alg;
+    ASN1_BIT_STRING *signature;
+} SCEP_CERT;
+
+ASN1_SEQUENCE(SCEP_CERT) = {
+    ASN1_SIMPLE(SCEP_CERT, tbs, SCEP_TBS),
+    ASN1_SIMPLE(SCEP_CERT, sig_alg, ASN1_ANY),
+    ASN1_SIMPLE(SCEP_CERT, signature, ASN1_BIT_STRING),
+} static_ASN1_SEQUENCE_END(SCEP_CERT)
 
 void scep_msg_clear(struct scep_msg *m)
 {
     if (m == NULL)
         return;
-    PKCS7_free(m->p7);
+    ASN1_item_free(m->asn1, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
+    ASN1_item_free(m->signer_view, ASN1_ITEM_rptr(SCEP_CERT));
+    EVP_PKEY_free(m->signer_key);
+    X509_free(m->signer_cert);
     OPENSSL_clear_free(m->inner, m->inner_len);
     memset(m, 0, sizeof(*m));
 }
@@ -38,6 +133,58 @@ static int attr_string(PKCS7_SIGNER_INFO *si, int nid, char *out, size_t out_len
     return 1;
 }
 
+/* A certificate as bytes: the DER of a SEQUENCE (ANY keeps it whole). */
+static int cert_bytes(const ASN1_TYPE *t, const unsigned char **der, size_t *len)
+{
+    if (t == NULL || t->type != V_ASN1_SEQUENCE || t->value.sequence == NULL)
+        return 0;
+    *der = ASN1_STRING_get0_data(t->value.sequence);
+    *len = (size_t)ASN1_STRING_length(t->value.sequence);
+    return *len > 0;
+}
+
+/* The certificate the signer names by issuer and serial (as
+ * X509_find_by_issuer_and_serial compares them), and its key. Leaves the
+ * key NULL when there is none or it is unreadable: scep_msg_verify then
+ * answers badMessageCheck. */
+static void find_signer(struct scep_msg *m, const SCEP_SIGNED *sd)
+{
+    const PKCS7_ISSUER_AND_SERIAL *ias = m->si->issuer_and_serial;
+    for (int i = 0; ias != NULL && i < sk_ASN1_TYPE_num(sd->certs); i++) {
+        const unsigned char *der, *p;
+        size_t len;
+        if (!cert_bytes(sk_ASN1_TYPE_value(sd->certs, i), &der, &len))
+            continue;
+        p = der;
+        SCEP_CERT *c = (SCEP_CERT *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(SCEP_CERT));
+        if (c == NULL || p != der + len || X509_NAME_cmp(c->tbs->issuer, ias->issuer) != 0 ||
+            ASN1_INTEGER_cmp(c->tbs->serial, ias->serial) != 0 ||
+            !cert_bytes(c->tbs->spki, &m->signer_spki, &m->signer_spki_len)) {
+            ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(SCEP_CERT));
+            continue;
+        }
+        m->signer_view = c;
+        m->signer_der = der;
+        m->signer_len = len;
+        if (certa_key_from_spki(m->signer_spki, m->signer_spki_len, &m->signer_key) < 0)
+            m->signer_key = NULL;
+        return;
+    }
+}
+
+/* Why der is no SignedData: another ContentInfo, or no PKCS#7 at all. */
+static int not_signed_data(const unsigned char *der, size_t len)
+{
+    const unsigned char *p = der;
+    ASN1_VALUE *ci = ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(SCEP_ANY_CONTENT_INFO));
+    int other = ci != NULL && p == der + len &&
+                OBJ_obj2nid(((SCEP_ANY_CONTENT_INFO *)ci)->type) != NID_pkcs7_signed;
+    ASN1_item_free(ci, ASN1_ITEM_rptr(SCEP_ANY_CONTENT_INFO));
+    ERR_clear_error();
+    return certa_error_set(CERTA_EPROTO, other ? "not a PKCS#7 SignedData"
+                                               : "not a PKCS#7 message (garbage or truncated)");
+}
+
 int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m)
 {
     const struct scep_nids *n = scep_nids();
@@ -46,20 +193,20 @@ int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m)
     if (len == 0 || len > SCEP_MSG_MAX)
         return certa_error_set(CERTA_EPROTO, "message empty or over %d bytes", SCEP_MSG_MAX);
     const unsigned char *p = der;
-    m->p7 = d2i_PKCS7(NULL, &p, (long)len);
-    if (m->p7 == NULL || p != der + len) {
-        ERR_clear_error();
-        return certa_error_set(CERTA_EPROTO, "not a PKCS#7 message (garbage or truncated)");
-    }
-    if (!PKCS7_type_is_signed(m->p7) || m->p7->d.sign == NULL)
-        return certa_error_set(CERTA_EPROTO, "not a PKCS#7 SignedData");
-    STACK_OF(PKCS7_SIGNER_INFO) *sis = PKCS7_get_signer_info(m->p7);
-    if (sis == NULL || sk_PKCS7_SIGNER_INFO_num(sis) != 1)
+    SCEP_CONTENT_INFO *ci = (SCEP_CONTENT_INFO *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
+    m->asn1 = ci;
+    if (ci == NULL || p != der + len || OBJ_obj2nid(ci->type) != NID_pkcs7_signed)
+        return not_signed_data(der, len);
+    SCEP_SIGNED *sd = ci->d;
+    if (sk_PKCS7_SIGNER_INFO_num(sd->signer_info) != 1)
         return certa_error_set(CERTA_EPROTO, "SignedData without exactly one signer");
-    m->si = sk_PKCS7_SIGNER_INFO_value(sis, 0);
-    if (m->si->issuer_and_serial != NULL && m->p7->d.sign->cert != NULL)
-        m->signer = X509_find_by_issuer_and_serial(m->p7->d.sign->cert, m->si->issuer_and_serial->issuer,
-                                                   m->si->issuer_and_serial->serial);
+    m->si = sk_PKCS7_SIGNER_INFO_value(sd->signer_info, 0);
+    m->econtent_type = sd->contents->type;
+    if (sd->contents->content != NULL) {
+        m->econtent = ASN1_STRING_get0_data(sd->contents->content);
+        m->econtent_len = (size_t)ASN1_STRING_length(sd->contents->content);
+    }
+    find_signer(m, sd);
     if (!attr_string(m->si, n->transaction_id, m->txid, sizeof(m->txid)))
         return certa_error_set(CERTA_EPROTO, "no usable transactionID");
     ASN1_TYPE *t = PKCS7_get_signed_attribute(m->si, n->sender_nonce);
@@ -75,104 +222,24 @@ int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m)
         if (*end == '\0' && end != type && v >= 0 && v < 100)
             m->msg_type = (int)v;
     }
+    /* The signer's digest must be one the SignedData announces, as
+     * OpenSSL's PKCS7_verify requires. */
     m->md_nid = m->si->digest_alg ? OBJ_obj2nid(m->si->digest_alg->algorithm) : NID_undef;
+    for (int i = 0; i < sk_X509_ALGOR_num(sd->md_algs) && !m->md_announced; i++)
+        m->md_announced = OBJ_obj2nid(sk_X509_ALGOR_value(sd->md_algs, i)->algorithm) == m->md_nid;
     return 0;
 }
 
-int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f)
+X509 *scep_msg_signer_cert(struct scep_msg *m)
 {
-    switch (m->md_nid) {
-    case NID_sha224: case NID_sha256: case NID_sha384: case NID_sha512:
-        break;
-    case NID_sha1: case NID_md5:
-        /* Old devices only: a CA must not accept them by accident. */
-        if (legacy)
-            break;
-        return scep_fail(f, SCEP_BADALG, "%s digest refused ([scep] legacy = yes allows it)",
-                         m->md_nid == NID_md5 ? "MD5" : "SHA-1");
-    default:
-        return scep_fail(f, SCEP_BADALG, "digest algorithm %s not supported", OBJ_nid2sn(m->md_nid));
+    if (m->signer_cert == NULL && m->signer_der != NULL) {
+        const unsigned char *p = m->signer_der;
+        m->signer_cert = d2i_X509(NULL, &p, (long)m->signer_len);
+        if (m->signer_cert != NULL && p != m->signer_der + m->signer_len) {
+            X509_free(m->signer_cert);
+            m->signer_cert = NULL;
+        }
+        ERR_clear_error();
     }
-    if (m->signer == NULL)
-        return scep_fail(f, SCEP_BADMESSAGECHECK, "signer certificate missing");
-    BIO *sink = BIO_new(BIO_s_null());
-    int ok = sink != NULL &&
-             PKCS7_verify(m->p7, NULL, NULL, NULL, sink, PKCS7_NOVERIFY | PKCS7_BINARY | PKCS7_NOCRL) == 1;
-    BIO_free(sink);
-    ERR_clear_error();
-    if (!ok)
-        return scep_fail(f, SCEP_BADMESSAGECHECK, "signature does not verify");
-    return 0;
-}
-
-int scep_msg_open(struct scep_msg *m, X509 *rcert, EVP_PKEY *rkey, int legacy, struct scep_fail_res *f)
-{
-    PKCS7 *env = NULL;
-    BIO *out = NULL;
-    int rc = 1;
-    ASN1_OCTET_STRING *os = PKCS7_get_octet_string(m->p7->d.sign->contents);
-    if (os == NULL || ASN1_STRING_length(os) <= 0)
-        return scep_fail(f, SCEP_BADREQUEST, "no pkcsPKIEnvelope");
-    const unsigned char *p = ASN1_STRING_get0_data(os);
-    env = d2i_PKCS7(NULL, &p, ASN1_STRING_length(os));
-    if (env == NULL || !PKCS7_type_is_enveloped(env) || env->d.enveloped == NULL ||
-        env->d.enveloped->enc_data == NULL) {
-        scep_fail(f, SCEP_BADMESSAGECHECK, "pkcsPKIEnvelope is not a PKCS#7 EnvelopedData");
-        goto out;
-    }
-    STACK_OF(PKCS7_RECIP_INFO) *ris = env->d.enveloped->recipientinfo;
-    int ours = 0;
-    for (int i = 0; i < sk_PKCS7_RECIP_INFO_num(ris) && !ours; i++) {
-        PKCS7_RECIP_INFO *ri = sk_PKCS7_RECIP_INFO_value(ris, i);
-        ours = ri->issuer_and_serial != NULL &&
-               X509_NAME_cmp(ri->issuer_and_serial->issuer, X509_get_issuer_name(rcert)) == 0 &&
-               ASN1_INTEGER_cmp(ri->issuer_and_serial->serial, X509_get0_serialNumber(rcert)) == 0;
-    }
-    if (!ours) {
-        scep_fail(f, SCEP_BADMESSAGECHECK, "pkcsPKIEnvelope is for another recipient");
-        goto out;
-    }
-    m->cipher_nid = OBJ_obj2nid(env->d.enveloped->enc_data->algorithm->algorithm);
-    switch (m->cipher_nid) {
-    case NID_aes_128_cbc: case NID_aes_192_cbc: case NID_aes_256_cbc:
-        break;
-    case NID_des_ede3_cbc: case NID_des_cbc:
-        /* Old devices (single DES: clients that predate GetCACaps, micromdm's
-         * scepclient 2.1 too); refused unless the operator enabled them. */
-        if (legacy)
-            break;
-        scep_fail(f, SCEP_BADALG, "%s envelope refused ([scep] legacy = yes allows it)",
-                  m->cipher_nid == NID_des_cbc ? "single DES" : "DES3");
-        goto out;
-    default:
-        scep_fail(f, SCEP_BADALG, "envelope cipher %s not supported (AES-CBC)",
-                  OBJ_nid2sn(m->cipher_nid));
-        goto out;
-    }
-    if ((out = BIO_new(BIO_s_mem())) == NULL) {
-        rc = certa_error_set(CERTA_ENOMEM, "out of memory");
-        goto out;
-    }
-    if (PKCS7_decrypt(env, rkey, rcert, out, PKCS7_BINARY) != 1) {
-        scep_fail(f, SCEP_BADMESSAGECHECK, "pkcsPKIEnvelope does not decrypt");
-        goto out;
-    }
-    char *data;
-    long n = BIO_get_mem_data(out, &data);
-    if (n <= 0 || n > SCEP_MSG_MAX) {
-        scep_fail(f, SCEP_BADREQUEST, "pkcsPKIEnvelope content empty or too large");
-        goto out;
-    }
-    if ((m->inner = OPENSSL_malloc((size_t)n)) == NULL) {
-        rc = certa_error_set(CERTA_ENOMEM, "out of memory");
-        goto out;
-    }
-    memcpy(m->inner, data, (size_t)n);
-    m->inner_len = (size_t)n;
-    rc = 0;
-out:
-    ERR_clear_error();
-    BIO_free(out);
-    PKCS7_free(env);
-    return rc;
+    return m->signer_cert;
 }

@@ -1,10 +1,12 @@
 /* Writing SCEP answers with OpenSSL's PKCS#7: the signed CertRep with its
  * attributes and, on SUCCESS, the reply enveloped for the requester with
  * the cipher it used; certs-only structures for GetCACert and replies. */
+#include <limits.h>
 #include <string.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
+#include <openssl/rsa.h>
 #include "scep_internal.h"
 
 static int to_buf(PKCS7 *p7, certa_buf *out)
@@ -112,12 +114,85 @@ int scep_signed_data(X509 *cert, EVP_PKEY *key, int md_nid, const unsigned char 
     return rc;
 }
 
+/* The content-encryption key for the requester's RSA key (PKCS#1 v1.5,
+ * as RFC 8894 3.2.1 uses it) into ri. */
+static int encrypt_key(PKCS7_RECIP_INFO *ri, EVP_PKEY *pub, const unsigned char *key, size_t klen)
+{
+    unsigned char *ek = NULL;
+    size_t eklen = 0;
+    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(pub, NULL);
+    int ok = pc != NULL && EVP_PKEY_encrypt_init(pc) == 1 &&
+             EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
+             EVP_PKEY_encrypt(pc, NULL, &eklen, key, klen) == 1 && eklen <= INT_MAX &&
+             (ek = OPENSSL_malloc(eklen)) != NULL && EVP_PKEY_encrypt(pc, ek, &eklen, key, klen) == 1;
+    EVP_PKEY_CTX_free(pc);
+    if (ok)
+        ASN1_STRING_set0(ri->enc_key, ek, (int)eklen);
+    else
+        OPENSSL_free(ek);
+    return ok && X509_ALGOR_set0(ri->key_enc_algor, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL);
+}
+
+/* The reply's pkcsPKIEnvelope: content enveloped for the requester, named
+ * by the issuer and serial its SignerInfo gave, with the cipher its own
+ * envelope used. Assembled here rather than by PKCS7_encrypt, which wants
+ * the recipient as a decoded X509 (and so a decoded key, scep_decode.c). */
+static int envelope_for(const struct scep_msg *req, const unsigned char *content, size_t len, certa_buf *out)
+{
+    const EVP_CIPHER *cipher = EVP_get_cipherbynid(req->cipher_nid);
+    const PKCS7_ISSUER_AND_SERIAL *ias = req->si->issuer_and_serial;
+    unsigned char key[EVP_MAX_KEY_LENGTH], iv[EVP_MAX_IV_LENGTH], *ct = NULL;
+    int ctlen = 0, fin = 0, rc = 0;
+    PKCS7 *env = PKCS7_new();
+    PKCS7_RECIP_INFO *ri = PKCS7_RECIP_INFO_new();
+    EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
+    int klen = cipher ? EVP_CIPHER_get_key_length(cipher) : 0, ivlen = cipher ? EVP_CIPHER_get_iv_length(cipher) : 0;
+    if (cipher == NULL || ias == NULL || req->signer_key == NULL || len > SCEP_MSG_MAX || klen <= 0 ||
+        klen > (int)sizeof(key) || ivlen <= 0 || ivlen > (int)sizeof(iv)) {
+        rc = certa_error_set(CERTA_ECRYPTO, "enveloping the reply for the requester: no usable cipher or key");
+        goto out;
+    }
+    /* EVP_CIPHER_CTX_rand_key: DES keys get their parity bits. */
+    int ok = env != NULL && ri != NULL && cc != NULL && PKCS7_set_type(env, NID_pkcs7_enveloped) &&
+             EVP_EncryptInit_ex(cc, cipher, NULL, NULL, NULL) == 1 && EVP_CIPHER_CTX_rand_key(cc, key) == 1 &&
+             RAND_bytes(iv, ivlen) == 1 && EVP_EncryptInit_ex(cc, NULL, NULL, key, iv) == 1 &&
+             (ct = OPENSSL_malloc(len + (size_t)EVP_CIPHER_get_block_size(cipher))) != NULL &&
+             EVP_EncryptUpdate(cc, ct, &ctlen, content, (int)len) == 1 &&
+             EVP_EncryptFinal_ex(cc, ct + ctlen, &fin) == 1;
+    PKCS7_ENC_CONTENT *ec = ok ? env->d.enveloped->enc_data : NULL;
+    ok = ok && (ec->enc_data = ASN1_OCTET_STRING_new()) != NULL;
+    if (ok) {
+        ASN1_STRING_set0(ec->enc_data, ct, ctlen + fin);
+        ct = NULL;
+    }
+    ok = ok && X509_ALGOR_set0(ec->algorithm, OBJ_nid2obj(EVP_CIPHER_get_type(cipher)), V_ASN1_UNDEF, NULL) &&
+         (ec->algorithm->parameter = ASN1_TYPE_new()) != NULL &&
+         EVP_CIPHER_param_to_asn1(cc, ec->algorithm->parameter) > 0 && ASN1_INTEGER_set(ri->version, 0) &&
+         X509_NAME_set(&ri->issuer_and_serial->issuer, ias->issuer);
+    if (ok) {
+        ASN1_INTEGER_free(ri->issuer_and_serial->serial);
+        ok = (ri->issuer_and_serial->serial = ASN1_INTEGER_dup(ias->serial)) != NULL &&
+             encrypt_key(ri, req->signer_key, key, (size_t)klen) && PKCS7_add_recipient_info(env, ri);
+    }
+    if (!ok) {
+        rc = certa_error_ossl(CERTA_ECRYPTO, "enveloping the reply for the requester");
+        goto out;
+    }
+    ri = NULL;                  /* env's now */
+    rc = to_buf(env, out);
+out:
+    OPENSSL_cleanse(key, sizeof(key));
+    OPENSSL_free(ct);
+    EVP_CIPHER_CTX_free(cc);
+    PKCS7_RECIP_INFO_free(ri);
+    PKCS7_free(env);
+    return rc;
+}
+
 int scep_certrep(const struct scep_reply *r, certa_buf *out)
 {
     const struct scep_nids *n = scep_nids();
     PKCS7_SIGNER_INFO *si;
-    PKCS7 *env = NULL;
-    BIO *in = NULL;
     certa_buf envder = { 0 };
     int rc = 0;
     char num[8];
@@ -151,25 +226,13 @@ int scep_certrep(const struct scep_reply *r, certa_buf *out)
         goto out;
     }
     if (r->status == SCEP_SUCCESS && r->content != NULL) {
-        STACK_OF(X509) *recips = sk_X509_new_null();
-        const EVP_CIPHER *cipher = EVP_get_cipherbynid(r->req->cipher_nid);
-        in = BIO_new_mem_buf(r->content, (int)r->content_len);
-        if (recips != NULL && sk_X509_push(recips, r->req->signer) && cipher != NULL && in != NULL)
-            env = PKCS7_encrypt(recips, in, cipher, PKCS7_BINARY);
-        sk_X509_free(recips);
-        if (env == NULL) {
-            rc = certa_error_ossl(CERTA_ECRYPTO, "enveloping the reply for the requester");
-            goto out;
-        }
-        if ((rc = to_buf(env, &envder)) < 0)
+        if ((rc = envelope_for(r->req, r->content, r->content_len, &envder)) < 0)
             goto out;
         rc = signed_final(p7, envder.data, envder.len, out);
     } else {
         rc = signed_final(p7, NULL, 0, out);
     }
 out:
-    BIO_free(in);
-    PKCS7_free(env);
     PKCS7_free(p7);
     certa_buf_free(&envder);
     return rc;

@@ -41,12 +41,26 @@ struct scep_fail_res {
 /* Sets f and returns 1, for `return scep_fail(f, SCEP_BADREQUEST, "...")`. */
 int scep_fail(struct scep_fail_res *f, int info, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* A decoded pkiMessage. */
+/* A decoded pkiMessage. The SignedData is read with templates of certa's
+ * own that keep its certificates as bytes (scep_decode.c): OpenSSL 3.0
+ * would decode each certificate's key through a fresh decoder context, the
+ * costliest step of an enrollment after the private-key operations. */
 struct scep_msg {
-    PKCS7 *p7;                  /* the outer SignedData (owned) */
-    PKCS7_SIGNER_INFO *si;      /* its one signer (borrowed from p7) */
-    X509 *signer;               /* the signer's certificate (borrowed from p7) */
+    void *asn1;                 /* the outer ContentInfo (owned) */
+    PKCS7_SIGNER_INFO *si;      /* its one signer (borrowed from asn1) */
+    const ASN1_OBJECT *econtent_type;   /* the signed content's type (borrowed) */
+    const unsigned char *econtent;      /* the signed content (borrowed), the */
+    size_t econtent_len;                /* pkcsPKIEnvelope; NULL when absent */
+    /* The signer's certificate (borrowed from asn1), its SubjectPublicKeyInfo
+     * (borrowed from signer_view) and key; the key NULL when the certificate
+     * is missing or its key unreadable. */
+    const unsigned char *signer_der, *signer_spki;
+    size_t signer_len, signer_spki_len;
+    void *signer_view;          /* the certificate's parts (owned) */
+    EVP_PKEY *signer_key;       /* owned */
+    X509 *signer_cert;          /* scep_msg_signer_cert's (owned), NULL until then */
     int md_nid;                 /* digest the signer used */
+    int md_announced;           /* 1: among the SignedData's digestAlgorithms */
     int msg_type;               /* -1 when absent or not a number */
     char txid[SCEP_TXID_MAX + 1];
     unsigned char nonce[SCEP_NONCE_MAX];
@@ -58,13 +72,16 @@ struct scep_msg {
 };
 void scep_msg_clear(struct scep_msg *m);
 
-/* Parses DER: a SignedData with one signer whose certificate is included
- * and that carries a transactionID and a senderNonce. Returns 0 when a
- * CertRep can answer it (m filled, msg_type may still be -1), CERTA_EPROTO
- * when not (HTTP 400). */
+/* Parses DER: a SignedData with one signer that carries a transactionID
+ * and a senderNonce. Returns 0 when a CertRep can answer it (m filled,
+ * msg_type may still be -1, signer_key NULL when the signer's certificate
+ * is missing), CERTA_EPROTO when not (HTTP 400). */
 int scep_msg_parse(const unsigned char *der, size_t len, struct scep_msg *m);
-/* Checks the digest algorithm (MD5 only with legacy) and the signature.
- * 0 when good, 1 with f set when not. */
+/* The signer's certificate fully decoded (renewals need its validity,
+ * subject and signature), or NULL when it does not decode; owned by m. */
+X509 *scep_msg_signer_cert(struct scep_msg *m);
+/* scep_open.c: checks the digest algorithm (MD5 only with legacy) and the
+ * signature. 0 when good, 1 with f set when not. */
 int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f);
 /* Decrypts the pkcsPKIEnvelope for our recipient certificate and key.
  * Single DES only with legacy. 0 when good, 1 with f set (another

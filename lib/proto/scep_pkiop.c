@@ -153,11 +153,16 @@ static int answer_stored(struct op *o, X509 *renewing_signer, int *rc)
     return 1;
 }
 
-/* The signer certificate is one this CA issued and that is still good. */
+/* The signer certificate is one this CA issued and that is still good.
+ * Most are self-signed: the issuer's name settles those before the
+ * certificate is decoded. */
 static int signer_is_ours(struct op *o, char serial[CERTA_SERIAL_HEX_MAX])
 {
-    X509 *s = o->m.signer;
-    if (X509_check_issued(o->st->ca_cert, s) != X509_V_OK ||
+    const PKCS7_ISSUER_AND_SERIAL *ias = o->m.si->issuer_and_serial;
+    if (ias == NULL || X509_NAME_cmp(ias->issuer, X509_get_subject_name(o->st->ca_cert)) != 0)
+        return 0;
+    X509 *s = scep_msg_signer_cert(&o->m);
+    if (s == NULL || X509_check_issued(o->st->ca_cert, s) != X509_V_OK ||
         X509_verify(s, X509_get0_pubkey(o->st->ca_cert)) != 1) {
         ERR_clear_error();
         return 0;
@@ -166,9 +171,10 @@ static int signer_is_ours(struct op *o, char serial[CERTA_SERIAL_HEX_MAX])
     return 1;
 }
 
+/* After signer_is_ours: the signer's certificate is decoded. */
 static int check_renewal_signer(struct op *o, const X509_NAME *subject, struct scep_fail_res *f)
 {
-    X509 *s = o->m.signer;
+    X509 *s = scep_msg_signer_cert(&o->m);
     if (X509_cmp_current_time(X509_get0_notAfter(s)) <= 0 || X509_cmp_current_time(X509_get0_notBefore(s)) > 0)
         return scep_fail(f, SCEP_BADREQUEST, "renewal signed with a certificate that is not valid now");
     const ASN1_INTEGER *sn = X509_get0_serialNumber(s);
@@ -205,7 +211,8 @@ static int enroll(struct op *o)
     char requester[CERTA_SERIAL_HEX_MAX + 16], ref[CERTA_CHALLENGE_REF_LEN + 1], serial[CERTA_SERIAL_HEX_MAX] = "";
     /* In a PKCSReq the request's key is the signer certificate's (a
      * renewal may bring another): decoded once, not twice. */
-    int rc = certa_csr_view_parse(o->m.inner, o->m.inner_len, X509_get_X509_PUBKEY(o->m.signer), &csr);
+    int rc = certa_csr_view_parse(o->m.inner, o->m.inner_len, o->m.signer_spki, o->m.signer_spki_len,
+                                  o->m.signer_key, &csr);
     if (rc < 0) {
         rc = failf(o, rc == CERTA_ECRYPTO ? SCEP_BADMESSAGECHECK : SCEP_BADREQUEST,
                    rc == CERTA_ECRYPTO ? "PKCS#10 signature does not verify" : "content is not a PKCS#10 request");
@@ -213,7 +220,7 @@ static int enroll(struct op *o)
     }
     pw = certa_csr_view_challenge(&csr);
     int renewal = o->m.msg_type == SCEP_RENEWALREQ || signer_is_ours(o, serial);
-    if (answer_stored(o, renewal ? o->m.signer : NULL, &rc))
+    if (answer_stored(o, renewal ? scep_msg_signer_cert(&o->m) : NULL, &rc))
         goto out;
     const certa_profile *p = certa_ca_profile(o->ca, o->st->profile);
     if (p == NULL) {
@@ -392,14 +399,12 @@ static int get_crl(struct op *o)
     return rc;
 }
 
-static int key_id(X509 *x, char out[65])
+/* SHA-256 of the signer's SubjectPublicKeyInfo as it sent it. */
+static int key_id(const struct scep_msg *m, char out[65])
 {
-    unsigned char *der = NULL, md[32];
+    unsigned char md[32];
     unsigned int mdlen = 0;
-    int n = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
-    int ok = n > 0 && EVP_Digest(der, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1;
-    OPENSSL_free(der);
-    if (!ok)
+    if (EVP_Digest(m->signer_spki, m->signer_spki_len, md, &mdlen, EVP_sha256(), NULL) != 1)
         return certa_error_ossl(CERTA_ECRYPTO, "hashing the requester's key");
     certa_hex_encode(md, mdlen, out);
     return 0;
@@ -455,7 +460,7 @@ int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *
         goto out;
     }
     /* Replies are enveloped for the requester's certificate: RSA only. */
-    if (!EVP_PKEY_is_a(X509_get0_pubkey(o.m.signer), "RSA")) {
+    if (!EVP_PKEY_is_a(o.m.signer_key, "RSA")) {
         rc = failf(&o, SCEP_BADALG, "the requester's key must be RSA to receive an envelope");
         goto out;
     }
@@ -463,7 +468,7 @@ int scep_pkioperation(struct scep_state *st, certa_ca *ca, const unsigned char *
         rc = fail(&o, &f);
         goto out;
     }
-    if ((rc = key_id(o.m.signer, o.key_id)) < 0)
+    if ((rc = key_id(&o.m, o.key_id)) < 0)
         goto out;
     switch (o.m.msg_type) {
     case SCEP_PKCSREQ: case SCEP_RENEWALREQ: rc = enroll(&o); break;

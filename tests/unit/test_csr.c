@@ -251,6 +251,7 @@ static void test_parse_bad(void **state)
     EVP_PKEY_free(key);
 }
 
+#define KNOWN known, (size_t)klen, key
 /* certa_csr_view_parse: the same answers as certa_csr_parse + X509_REQ, the
  * known key used when the request's key is it, another key decoded. */
 static void test_view(void **state)
@@ -259,8 +260,9 @@ static void test_view(void **state)
     const char *specs[] = { "rsa:2048", "ec:p256", "ed25519" };
     EVP_PKEY *other = NULL;
     assert_int_equal(certa_key_generate("ec:p384", &other), 0);
-    X509_PUBKEY *other_spki = NULL;
-    assert_int_equal(X509_PUBKEY_set(&other_spki, other), 1);
+    unsigned char *other_spki = NULL;
+    int other_len = i2d_PUBKEY(other, &other_spki);
+    assert_true(other_len > 0);
     for (size_t i = 0; i < 3; i++) {
         EVP_PKEY *key = NULL;
         assert_int_equal(certa_key_generate(specs[i], &key), 0);
@@ -268,14 +270,24 @@ static void test_view(void **state)
         unsigned char *der = NULL;
         int len = i2d_X509_REQ(req, &der);
         assert_true(len > 0);
-        /* The key as a protocol would hold it: decoded from DER elsewhere. */
-        X509_PUBKEY *known = NULL;
-        assert_int_equal(X509_PUBKEY_set(&known, key), 1);
+        /* The key as a protocol would hold it: its SubjectPublicKeyInfo's
+         * bytes, and the key decoded from them elsewhere. */
+        unsigned char *known = NULL;
+        int klen = i2d_PUBKEY(key, &known);
+        assert_true(klen > 0);
         struct certa_csr_view v;
-        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), 0);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, (size_t)klen, key, &v), 0);
         assert_int_equal(v.known_key, 1);
-        assert_ptr_equal(v.pubkey, X509_PUBKEY_get0(known));
-        assert_null(v.own_spki);
+        assert_ptr_equal(v.pubkey, key);
+        /* The SubjectPublicKeyInfo for the certificate, assembled from the
+         * request's parts without decoding them, encodes to the same bytes. */
+        assert_non_null(v.own_spki);
+        assert_ptr_equal(v.spki, v.own_spki);
+        unsigned char *again = NULL;
+        int alen = i2d_X509_PUBKEY(v.own_spki, &again);
+        assert_int_equal(alen, klen);
+        assert_memory_equal(again, known, (size_t)klen);
+        OPENSSL_free(again);
         assert_int_equal(X509_NAME_cmp(v.subject, X509_REQ_get_subject_name(req)), 0);
         char *ch = certa_csr_view_challenge(&v);
         assert_non_null(ch);
@@ -301,10 +313,12 @@ static void test_view(void **state)
 
         /* Another key known (or none): the request's own is decoded. */
         for (int k = 0; k < 2; k++) {
-            assert_int_equal(certa_csr_view_parse(der, (size_t)len, k ? NULL : other_spki, &v), 0);
+            assert_int_equal(certa_csr_view_parse(der, (size_t)len, k ? NULL : other_spki, k ? 0 : (size_t)other_len,
+                                                  k ? NULL : other, &v), 0);
             assert_int_equal(v.known_key, 0);
             assert_non_null(v.own_spki);
             assert_int_equal(EVP_PKEY_eq(v.pubkey, key), 1);
+            assert_ptr_equal(v.pubkey, X509_PUBKEY_get0(v.own_spki));
             assert_true(EVP_PKEY_eq(v.pubkey, other) != 1);
             certa_csr_view_clear(&v);
         }
@@ -314,22 +328,22 @@ static void test_view(void **state)
         PEM_write_bio_X509_REQ(mem, req);
         char *pem = NULL;
         long plen = BIO_get_mem_data(mem, &pem);
-        assert_int_equal(certa_csr_view_parse((unsigned char *)pem, (size_t)plen, known, &v), 0);
+        assert_int_equal(certa_csr_view_parse((unsigned char *)pem, (size_t)plen, KNOWN, &v), 0);
         assert_int_equal(v.known_key, 1);
         certa_csr_view_clear(&v);
-        assert_int_equal(certa_csr_view_parse((unsigned char *)pem, (size_t)plen / 2, known, &v), CERTA_EINVAL);
+        assert_int_equal(certa_csr_view_parse((unsigned char *)pem, (size_t)plen / 2, KNOWN, &v), CERTA_EINVAL);
         BIO_free(mem);
 
         /* Malformed: truncated, trailing bytes, garbage, empty. */
-        assert_int_equal(certa_csr_view_parse(der, (size_t)len - 10, known, &v), CERTA_EINVAL);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len - 10, KNOWN, &v), CERTA_EINVAL);
         assert_null(v.asn1);
         unsigned char *longer = malloc((size_t)len + 4);
         memcpy(longer, der, (size_t)len);
         memcpy(longer + len, "JUNK", 4);
-        assert_int_equal(certa_csr_view_parse(longer, (size_t)len + 4, known, &v), CERTA_EINVAL);
+        assert_int_equal(certa_csr_view_parse(longer, (size_t)len + 4, KNOWN, &v), CERTA_EINVAL);
         free(longer);
-        assert_int_equal(certa_csr_view_parse((const unsigned char *)"hello world", 11, known, &v), CERTA_EINVAL);
-        assert_int_equal(certa_csr_view_parse(der, 0, known, &v), CERTA_EINVAL);
+        assert_int_equal(certa_csr_view_parse((const unsigned char *)"hello world", 11, KNOWN, &v), CERTA_EINVAL);
+        assert_int_equal(certa_csr_view_parse(der, 0, KNOWN, &v), CERTA_EINVAL);
 
         /* Badly signed, with the known key and with a decoded one: a known
          * key never stands in for the request's signature. */
@@ -341,22 +355,23 @@ static void test_view(void **state)
             }
         assert_non_null(hit);
         hit[0] = 'x';
-        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), CERTA_ECRYPTO);
-        assert_int_equal(certa_csr_view_parse(der, (size_t)len, other_spki, &v), CERTA_ECRYPTO);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, KNOWN, &v), CERTA_ECRYPTO);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, other_spki, (size_t)other_len, other, &v),
+                         CERTA_ECRYPTO);
         hit[0] = 'r';
         der[len - 1] ^= 0x01;
-        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), CERTA_ECRYPTO);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, KNOWN, &v), CERTA_ECRYPTO);
         assert_non_null(strstr(certa_error_last(), "signature"));
         der[len - 1] ^= 0x01;
-        assert_int_equal(certa_csr_view_parse(der, (size_t)len, known, &v), 0);
+        assert_int_equal(certa_csr_view_parse(der, (size_t)len, KNOWN, &v), 0);
         certa_csr_view_clear(&v);
 
-        X509_PUBKEY_free(known);
+        OPENSSL_free(known);
         OPENSSL_free(der);
         X509_REQ_free(req);
         EVP_PKEY_free(key);
     }
-    X509_PUBKEY_free(other_spki);
+    OPENSSL_free(other_spki);
     EVP_PKEY_free(other);
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <openssl/x509.h>
 #include "certa/key.h"
 
 static void test_generate_specs(void **state)
@@ -164,6 +165,60 @@ static void test_public_der_matches_openssl(void **state)
     test_tmpdir_remove(dir);
 }
 
+/* certa_key_from_spki: the same key as d2i_PUBKEY for every kind, RSA by
+ * its own path; trailing bytes, truncation and broken RSA keys refused. */
+static void test_from_spki(void **state)
+{
+    (void)state;
+    const char *specs[] = { "rsa:2048", "rsa:3072", "ec:p256", "ec:p384", "ed25519" };
+    for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+        EVP_PKEY *key = NULL, *back = NULL;
+        assert_int_equal(certa_key_generate(specs[i], &key), 0);
+        unsigned char *der = NULL;
+        int len = i2d_PUBKEY(key, &der);
+        assert_true(len > 0);
+        assert_int_equal(certa_key_from_spki(der, (size_t)len, &back), 0);
+        assert_int_equal(EVP_PKEY_eq(back, key), 1);
+        assert_int_equal(EVP_PKEY_get_bits(back), EVP_PKEY_get_bits(key));
+        EVP_PKEY_free(back);
+        assert_int_equal(certa_key_from_spki(der, (size_t)len - 1, &back), CERTA_EINVAL);
+        assert_null(back);
+        unsigned char *longer = malloc((size_t)len + 1);
+        memcpy(longer, der, (size_t)len);
+        longer[len] = 0;
+        assert_int_equal(certa_key_from_spki(longer, (size_t)len + 1, &back), CERTA_EINVAL);
+        assert_null(back);
+        free(longer);
+        OPENSSL_free(der);
+        EVP_PKEY_free(key);
+    }
+    /* RSA keys OpenSSL's own decoder would also refuse, and one it would
+     * take but RFC 3279 forbids (parameters other than NULL): an even
+     * modulus, a negative exponent, an INTEGER that is no RSAPublicKey. */
+    static const unsigned char even_n[] = {
+        0x30, 0x1b, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+        0x03, 0x0a, 0x00, 0x30, 0x07, 0x02, 0x02, 0x01, 0x00, 0x02, 0x01, 0x03 };
+    static const unsigned char neg_e[] = {
+        0x30, 0x1b, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+        0x03, 0x0a, 0x00, 0x30, 0x07, 0x02, 0x02, 0x01, 0x01, 0x02, 0x01, 0xfd };
+    static const unsigned char not_seq[] = {
+        0x30, 0x16, 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00,
+        0x03, 0x05, 0x00, 0x02, 0x02, 0x01, 0x01 };
+    static const unsigned char params[] = {
+        0x30, 0x1c, 0x30, 0x0e, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x02, 0x01,
+        0x00, 0x03, 0x0a, 0x00, 0x30, 0x07, 0x02, 0x02, 0x01, 0x01, 0x02, 0x01, 0x03 };
+    const struct { const unsigned char *der; size_t len; } bad[] = {
+        { even_n, sizeof(even_n) }, { neg_e, sizeof(neg_e) }, { not_seq, sizeof(not_seq) }, { params, sizeof(params) },
+        { (const unsigned char *)"hello", 5 },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        EVP_PKEY *back = (EVP_PKEY *)1;
+        assert_int_equal(certa_key_from_spki(bad[i].der, bad[i].len, &back), CERTA_EINVAL);
+        assert_null(back);
+        assert_non_null(strstr(certa_error_last(), "public key"));
+    }
+}
+
 static void test_zeroize(void **state)
 {
     (void)state;
@@ -190,6 +245,7 @@ int main(void)
         cmocka_unit_test(test_save_load),
         cmocka_unit_test(test_load_garbage),
         cmocka_unit_test(test_public_der_matches_openssl),
+        cmocka_unit_test(test_from_spki),
         cmocka_unit_test(test_zeroize),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

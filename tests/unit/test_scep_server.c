@@ -136,6 +136,7 @@ struct msg_opts {
     X509 *signer;
     EVP_PKEY *key;
     int64_t signing_time_offset;    /* seconds from now; 0: OpenSSL's own (now) */
+    int content_type_nid;       /* contentType attribute; 0: OpenSSL's own (data) */
 };
 
 /* A pkiMessage: inner enveloped for the recipient, signed by signer/key. */
@@ -168,6 +169,9 @@ static void build_msg(struct ca_env *e, const struct msg_opts *o, const unsigned
         ASN1_TIME *t = X509_time_adj(NULL, (long)o->signing_time_offset, NULL);
         assert_true(PKCS7_add0_attrib_signing_time(si, t));
     }
+    if (o->content_type_nid != 0)
+        assert_true(PKCS7_add_signed_attribute(si, NID_pkcs9_contentType, V_ASN1_OBJECT,
+                                               OBJ_nid2obj(o->content_type_nid)));
     BIO *data = BIO_new_mem_buf(envder, envlen);
     assert_int_equal(PKCS7_final(p7, data, PKCS7_BINARY), 1);
     *der = NULL;
@@ -707,6 +711,102 @@ static void test_bad_signature(void **state)
     OPENSSL_free(csr);
 }
 
+/* A pkiMessage changed after signing, as build_msg made it and OpenSSL's
+ * PKCS#7 re-encodes it: the SignerInfo's signature itself stays valid. */
+enum tamper { TAMPER_CONTENT, TAMPER_DIGEST_ALGS, TAMPER_NO_CERTS, TAMPER_OTHER_CERT };
+static void tampered(enum tamper how, const char *txid, unsigned char **der, size_t *dlen)
+{
+    unsigned char *csr, *orig;
+    size_t len, olen;
+    csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o = { .type = 19, .txid = txid, .signer = W.self1, .key = W.k1 };
+    build_msg(&W.rsa, &o, csr, len, &orig, &olen);
+    const unsigned char *p = orig;
+    PKCS7 *p7 = d2i_PKCS7(NULL, &p, (long)olen);
+    assert_non_null(p7);
+    PKCS7_SIGNED *sd = p7->d.sign;
+    switch (how) {
+    case TAMPER_CONTENT: {
+        ASN1_OCTET_STRING *os = sd->contents->d.data;
+        os->data[os->length / 2] ^= 0x01;
+        break;
+    }
+    case TAMPER_DIGEST_ALGS: {
+        sk_X509_ALGOR_pop_free(sd->md_algs, X509_ALGOR_free);
+        sd->md_algs = sk_X509_ALGOR_new_null();
+        X509_ALGOR *a = X509_ALGOR_new();
+        X509_ALGOR_set_md(a, EVP_sha512());
+        sk_X509_ALGOR_push(sd->md_algs, a);
+        break;
+    }
+    case TAMPER_NO_CERTS:
+        sk_X509_pop_free(sd->cert, X509_free);
+        sd->cert = NULL;
+        break;
+    case TAMPER_OTHER_CERT:
+        /* Another key's certificate under the signer's issuer and serial. */
+        X509_free(sk_X509_value(sd->cert, 0));
+        X509 *other = X509_dup(W.self2);
+        X509_set_issuer_name(other, X509_get_issuer_name(W.self1));
+        X509_set_serialNumber(other, X509_get_serialNumber(W.self1));
+        X509_sign(other, W.k2, EVP_sha256());
+        sk_X509_set(sd->cert, 0, other);
+        break;
+    }
+    *der = NULL;
+    int n = i2d_PKCS7(p7, der);
+    assert_true(n > 0);
+    *dlen = (size_t)n;
+    PKCS7_free(p7);
+    OPENSSL_free(orig);
+    OPENSSL_free(csr);
+}
+
+/* What certa's own SignedData check (lib/proto/scep_open.c) must refuse
+ * with badMessageCheck, storing nothing: content that is not what was
+ * signed, a digest the SignedData does not announce, a missing signer
+ * certificate, another key's certificate under the signer's name, a
+ * contentType attribute that is not the content's type. */
+static void test_signed_data_checks(void **state)
+{
+    (void)state;
+    static const char *const txids[] = { "tx-tamper-content", "tx-tamper-algs", "tx-tamper-nocert",
+                                         "tx-tamper-othercert" };
+    static const char *const why[] = { "signature does not verify", "digestAlgorithms",
+                                       "signer certificate missing", "signature does not verify" };
+    for (int how = TAMPER_CONTENT; how <= TAMPER_OTHER_CERT; how++) {
+        int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
+        unsigned char *der;
+        size_t dlen;
+        struct certa_http_response res;
+        struct reply r;
+        tampered((enum tamper)how, txids[how], &der, &dlen);
+        assert_int_equal(call(&W.rsa, "POST", "operation=PKIOperation", der, dlen, &res), 0);
+        parse_reply(&W.rsa, &res, txids[how], W.self1, W.k1, &r);
+        assert_non_null(strstr(res.log_detail, why[how]));
+        certa_buf_free(&res.body);
+        expect_fail(&W.rsa, &r, 1, c0, q0);
+        OPENSSL_free(der);
+    }
+    int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
+    unsigned char *csr;
+    size_t len;
+    struct reply r;
+    csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
+    struct msg_opts o = { .type = 19, .txid = "tx-tamper-ctype", .signer = W.self1, .key = W.k1,
+                          .content_type_nid = NID_pkcs7_signed };
+    pkiop(&W.rsa, &o, csr, len, &r);
+    expect_fail(&W.rsa, &r, 1, c0, q0);
+    /* The same request untampered is issued. */
+    o.txid = "tx-tamper-none";
+    o.content_type_nid = 0;
+    pkiop(&W.rsa, &o, csr, len, &r);
+    assert_int_equal(r.status, 0);
+    assert_issued_by(&W.rsa, r.cert);
+    reply_clear(&r);
+    OPENSSL_free(csr);
+}
+
 static void test_unknown_type_and_alg(void **state)
 {
     (void)state;
@@ -1160,6 +1260,7 @@ int main(void)
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_other_recipient),
         cmocka_unit_test(test_bad_signature),
+        cmocka_unit_test(test_signed_data_checks),
         cmocka_unit_test(test_unknown_type_and_alg),
         cmocka_unit_test(test_txid_other_key),
         cmocka_unit_test(test_manual_poll_approve),
