@@ -1,56 +1,15 @@
-/* Reading a SCEP pkiMessage: the SignedData, its one signer and its SCEP
- * attributes, with ASN.1 templates of certa's own. They follow OpenSSL's
- * PKCS#7 ones (PKCS7_SIGNER_INFO is OpenSSL's) but keep certificates as
- * bytes: d2i_PKCS7 would decode every certificate's key through a fresh
- * OSSL_DECODER context. Only the signer's certificate is read, as far as
- * its issuer, serial and SubjectPublicKeyInfo; its key then comes from
- * certa_key_from_spki, and the whole certificate is decoded only when a
- * renewal needs it (scep_msg_signer_cert). */
+/* Reading a SCEP pkiMessage: the SignedData (scep_asn1.c's templates, which
+ * keep certificates as bytes), its one signer and its SCEP attributes. Only
+ * the signer's certificate is read, as far as its issuer, serial and
+ * SubjectPublicKeyInfo; its key then comes from certa_key_from_spki, and
+ * the whole certificate is decoded only when a renewal needs it
+ * (scep_msg_signer_cert). */
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/asn1t.h>
 #include <openssl/err.h>
 #include "certa/key.h"
 #include "scep_internal.h"
-
-/* EncapsulatedContentInfo: id-data and the pkcsPKIEnvelope's bytes. */
-typedef struct {
-    ASN1_OBJECT *type;
-    ASN1_OCTET_STRING *content;
-} SCEP_ENCAP;
-
-ASN1_SEQUENCE(SCEP_ENCAP) = {
-    ASN1_SIMPLE(SCEP_ENCAP, type, ASN1_OBJECT),
-    ASN1_EXP_OPT(SCEP_ENCAP, content, ASN1_OCTET_STRING, 0),
-} static_ASN1_SEQUENCE_END(SCEP_ENCAP)
-
-typedef struct {
-    ASN1_INTEGER *version;
-    STACK_OF(X509_ALGOR) *md_algs;
-    SCEP_ENCAP *contents;
-    STACK_OF(ASN1_TYPE) *certs;         /* each Certificate as bytes */
-    STACK_OF(ASN1_TYPE) *crls;          /* not used */
-    STACK_OF(PKCS7_SIGNER_INFO) *signer_info;
-} SCEP_SIGNED;
-
-ASN1_SEQUENCE(SCEP_SIGNED) = {
-    ASN1_SIMPLE(SCEP_SIGNED, version, ASN1_INTEGER),
-    ASN1_SET_OF(SCEP_SIGNED, md_algs, X509_ALGOR),
-    ASN1_SIMPLE(SCEP_SIGNED, contents, SCEP_ENCAP),
-    ASN1_IMP_SET_OF_OPT(SCEP_SIGNED, certs, ASN1_ANY, 0),
-    ASN1_IMP_SET_OF_OPT(SCEP_SIGNED, crls, ASN1_ANY, 1),
-    ASN1_SET_OF(SCEP_SIGNED, signer_info, PKCS7_SIGNER_INFO),
-} static_ASN1_SEQUENCE_END(SCEP_SIGNED)
-
-typedef struct {
-    ASN1_OBJECT *type;
-    SCEP_SIGNED *d;
-} SCEP_CONTENT_INFO;
-
-ASN1_SEQUENCE(SCEP_CONTENT_INFO) = {
-    ASN1_SIMPLE(SCEP_CONTENT_INFO, type, ASN1_OBJECT),
-    ASN1_EXP(SCEP_CONTENT_INFO, d, SCEP_SIGNED, 0),
-} static_ASN1_SEQUENCE_END(SCEP_CONTENT_INFO)
 
 /* Any ContentInfo: to tell "not SignedData" from "not PKCS#7". */
 typedef struct {

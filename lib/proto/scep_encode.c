@@ -1,18 +1,58 @@
-/* Writing SCEP answers with OpenSSL's PKCS#7: the signed CertRep with its
- * attributes and, on SUCCESS, the reply enveloped for the requester with
- * the cipher it used; certs-only structures for GetCACert and replies. */
-#include <limits.h>
+/* Writing SCEP answers: the signed CertRep with its attributes (on SUCCESS
+ * carrying scep_envelope.c's reply), certs-only structures for GetCACert
+ * and replies, and GetNextCACert's signed content. The SignedData is built
+ * with scep_asn1.c's templates, certificates and CRLs copied in as DER,
+ * and signed as OpenSSL's PKCS#7 signs (PKCS7_SIGNER_INFO_sign); going
+ * through PKCS7_sign would re-encode every certificate and copy the
+ * content through a BIO chain. */
 #include <string.h>
-#include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
-#include <openssl/rsa.h>
 #include "scep_internal.h"
 
-static int to_buf(PKCS7 *p7, certa_buf *out)
+static SCEP_CONTENT_INFO *signed_data_new(void)
+{
+    SCEP_CONTENT_INFO *ci = (SCEP_CONTENT_INFO *)ASN1_item_new(ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
+    if (ci == NULL || (ci->type = OBJ_nid2obj(NID_pkcs7_signed)) == NULL || !ASN1_INTEGER_set(ci->d->version, 1) ||
+        (ci->d->contents->type = OBJ_nid2obj(NID_pkcs7_data)) == NULL) {
+        ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
+        return NULL;
+    }
+    return ci;
+}
+
+/* DER (a certificate or a CRL) appended to *set as ANY. */
+static int add_der(STACK_OF(ASN1_TYPE) **set, const unsigned char *der, int len)
+{
+    ASN1_TYPE *t = ASN1_TYPE_new();
+    ASN1_STRING *s = ASN1_STRING_type_new(V_ASN1_SEQUENCE);
+    if (t == NULL || s == NULL || len <= 0 || !ASN1_STRING_set(s, der, len) ||
+        (*set == NULL && (*set = sk_ASN1_TYPE_new_null()) == NULL)) {
+        ASN1_TYPE_free(t);
+        ASN1_STRING_free(s);
+        return 0;
+    }
+    ASN1_TYPE_set(t, V_ASN1_SEQUENCE, s);
+    if (!sk_ASN1_TYPE_push(*set, t)) {
+        ASN1_TYPE_free(t);
+        return 0;
+    }
+    return 1;
+}
+
+static int add_cert(SCEP_SIGNED *sd, X509 *x)
 {
     unsigned char *der = NULL;
-    int n = i2d_PKCS7(p7, &der);
+    int len = i2d_X509(x, &der);
+    int ok = add_der(&sd->certs, der, len);
+    OPENSSL_free(der);
+    return ok;
+}
+
+static int to_buf(SCEP_CONTENT_INFO *ci, certa_buf *out)
+{
+    unsigned char *der = NULL;
+    int n = ASN1_item_i2d((ASN1_VALUE *)ci, &der, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
     if (n <= 0)
         return certa_error_ossl(CERTA_ECRYPTO, "encoding PKCS#7");
     out->len = 0;
@@ -24,31 +64,15 @@ static int to_buf(PKCS7 *p7, certa_buf *out)
 int scep_degenerate(X509 *const *certs, size_t ncerts, const unsigned char *crl_der, size_t crl_len,
                     certa_buf *out)
 {
-    int rc = 0;
-    X509_CRL *crl = NULL;
-    PKCS7 *p7 = PKCS7_new();
-    if (p7 == NULL || !PKCS7_set_type(p7, NID_pkcs7_signed) || !PKCS7_content_new(p7, NID_pkcs7_data)) {
-        rc = certa_error_ossl(CERTA_ENOMEM, "building PKCS#7");
-        goto out;
-    }
-    for (size_t i = 0; i < ncerts; i++)
-        if (!PKCS7_add_certificate(p7, certs[i])) {
-            rc = certa_error_ossl(CERTA_ENOMEM, "building PKCS#7");
-            goto out;
-        }
-    if (crl_der != NULL) {
-        const unsigned char *p = crl_der;
-        if ((crl = d2i_X509_CRL(NULL, &p, (long)crl_len)) == NULL || !PKCS7_add_crl(p7, crl)) {
-            rc = certa_error_ossl(CERTA_ECRYPTO, "adding the CRL");
-            goto out;
-        }
-    }
-    /* Certs-only: encapContentInfo without eContent. */
-    PKCS7_set_detached(p7, 1);
-    rc = to_buf(p7, out);
-out:
-    X509_CRL_free(crl);
-    PKCS7_free(p7);
+    /* Certs-only: no signer, encapContentInfo without eContent. */
+    SCEP_CONTENT_INFO *ci = signed_data_new();
+    int ok = ci != NULL;
+    for (size_t i = 0; ok && i < ncerts; i++)
+        ok = add_cert(ci->d, certs[i]);
+    if (ok && crl_der != NULL)
+        ok = crl_len <= SCEP_MSG_MAX * 64 && add_der(&ci->d->crls, crl_der, (int)crl_len);
+    int rc = ok ? to_buf(ci, out) : certa_error_ossl(CERTA_ENOMEM, "building PKCS#7");
+    ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
     return rc;
 }
 
@@ -74,142 +98,76 @@ static int add_octets(PKCS7_SIGNER_INFO *si, int nid, const unsigned char *d, si
     return 1;
 }
 
-/* Starts a SignedData; the caller adds attributes through si_out before
- * signed_final: split so that CertRep and GetNextCACert share the signing. */
-static PKCS7 *signed_new(X509 *cert, EVP_PKEY *key, int md_nid, PKCS7_SIGNER_INFO **si_out)
+/* A SignerInfo for cert/key with the given digest; the caller adds its
+ * attributes before signed_final. */
+static PKCS7_SIGNER_INFO *signer_new(X509 *cert, EVP_PKEY *key, int md_nid)
 {
     const EVP_MD *md = EVP_get_digestbynid(md_nid);
-    PKCS7 *p7 = PKCS7_new();
-    *si_out = NULL;
-    if (md == NULL || p7 == NULL || !PKCS7_set_type(p7, NID_pkcs7_signed) ||
-        !PKCS7_content_new(p7, NID_pkcs7_data) ||
-        (*si_out = PKCS7_sign_add_signer(p7, cert, key, md, PKCS7_NOSMIMECAP)) == NULL) {
-        PKCS7_free(p7);
+    PKCS7_SIGNER_INFO *si = PKCS7_SIGNER_INFO_new();
+    if (md == NULL || si == NULL || !PKCS7_SIGNER_INFO_set(si, cert, key, md)) {
+        PKCS7_SIGNER_INFO_free(si);
         return NULL;
     }
-    return p7;
+    return si;
 }
 
-/* Signs content. NULL (FAILURE and PENDING, which carry no envelope) signs
- * an empty eContent rather than omitting it, as other SCEP servers do:
- * certmonger's scep-submit cannot read a CertRep without content. */
-static int signed_final(PKCS7 *p7, const unsigned char *content, size_t len, certa_buf *out)
+/* Signs content (an empty eContent when NULL: FAILURE and PENDING carry no
+ * envelope, and certmonger's scep-submit cannot read a CertRep without
+ * content, so it is not omitted) with si, as PKCS7_final would: contentType,
+ * signingTime and messageDigest join si's attributes, which are then signed
+ * in their DER order. si and the signer's certificates (cert, then extra)
+ * go into the SignedData, which is encoded into out. Takes si. */
+static int signed_final(PKCS7_SIGNER_INFO *si, X509 *cert, STACK_OF(X509) *extra, const unsigned char *content,
+                        size_t len, certa_buf *out)
 {
-    BIO *in = content ? BIO_new_mem_buf(content, (int)len) : BIO_new(BIO_s_mem());
-    int rc = (in != NULL && PKCS7_final(p7, in, PKCS7_BINARY) == 1) ? to_buf(p7, out)
-             : certa_error_ossl(CERTA_ECRYPTO, "signing PKCS#7");
-    BIO_free(in);
+    SCEP_CONTENT_INFO *ci = signed_data_new();
+    if (ci == NULL || !sk_PKCS7_SIGNER_INFO_push(ci->d->signer_info, si)) {
+        PKCS7_SIGNER_INFO_free(si);
+        ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
+        return certa_error_ossl(CERTA_ENOMEM, "building PKCS#7");
+    }
+    /* si is ci's from here on. */
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const EVP_MD *m = EVP_get_digestbyobj(si->digest_alg->algorithm);
+    X509_ALGOR *alg = X509_ALGOR_dup(si->digest_alg);
+    if (alg != NULL && !sk_X509_ALGOR_push(ci->d->md_algs, alg)) {
+        X509_ALGOR_free(alg);
+        alg = NULL;
+    }
+    int ok = alg != NULL && m != NULL && (ci->d->contents->content = ASN1_OCTET_STRING_new()) != NULL &&
+             (content == NULL || ASN1_OCTET_STRING_set(ci->d->contents->content, content, (int)len)) &&
+             EVP_Digest(content ? content : (const unsigned char *)"", content ? len : 0, md, &mdlen, m, NULL) &&
+             PKCS7_add_attrib_content_type(si, NULL) && PKCS7_add0_attrib_signing_time(si, NULL) &&
+             PKCS7_add1_attrib_digest(si, md, (int)mdlen) && PKCS7_SIGNER_INFO_sign(si) == 1 && add_cert(ci->d, cert);
+    for (int i = 0; ok && extra != NULL && i < sk_X509_num(extra); i++)
+        ok = add_cert(ci->d, sk_X509_value(extra, i));
+    int rc = ok ? to_buf(ci, out) : certa_error_ossl(CERTA_ECRYPTO, "signing PKCS#7");
+    ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
     return rc;
 }
 
 int scep_signed_data(X509 *cert, EVP_PKEY *key, int md_nid, const unsigned char *content, size_t len,
                      certa_buf *out)
 {
-    PKCS7_SIGNER_INFO *si;
-    PKCS7 *p7 = signed_new(cert, key, md_nid, &si);
-    if (p7 == NULL)
+    PKCS7_SIGNER_INFO *si = signer_new(cert, key, md_nid);
+    if (si == NULL)
         return certa_error_ossl(CERTA_ECRYPTO, "preparing SignedData");
-    int rc = signed_final(p7, content, len, out);
-    PKCS7_free(p7);
-    return rc;
-}
-
-/* The content-encryption key for the requester's RSA key (PKCS#1 v1.5,
- * as RFC 8894 3.2.1 uses it) into ri. */
-static int encrypt_key(PKCS7_RECIP_INFO *ri, EVP_PKEY *pub, const unsigned char *key, size_t klen)
-{
-    unsigned char *ek = NULL;
-    size_t eklen = 0;
-    EVP_PKEY_CTX *pc = EVP_PKEY_CTX_new(pub, NULL);
-    int ok = pc != NULL && EVP_PKEY_encrypt_init(pc) == 1 &&
-             EVP_PKEY_CTX_set_rsa_padding(pc, RSA_PKCS1_PADDING) == 1 &&
-             EVP_PKEY_encrypt(pc, NULL, &eklen, key, klen) == 1 && eklen <= INT_MAX &&
-             (ek = OPENSSL_malloc(eklen)) != NULL && EVP_PKEY_encrypt(pc, ek, &eklen, key, klen) == 1;
-    EVP_PKEY_CTX_free(pc);
-    if (ok)
-        ASN1_STRING_set0(ri->enc_key, ek, (int)eklen);
-    else
-        OPENSSL_free(ek);
-    return ok && X509_ALGOR_set0(ri->key_enc_algor, OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL);
-}
-
-/* The reply's pkcsPKIEnvelope: content enveloped for the requester, named
- * by the issuer and serial its SignerInfo gave, with the cipher its own
- * envelope used. Assembled here rather than by PKCS7_encrypt, which wants
- * the recipient as a decoded X509 (and so a decoded key, scep_decode.c). */
-static int envelope_for(const struct scep_msg *req, const unsigned char *content, size_t len, certa_buf *out)
-{
-    const EVP_CIPHER *cipher = EVP_get_cipherbynid(req->cipher_nid);
-    const PKCS7_ISSUER_AND_SERIAL *ias = req->si->issuer_and_serial;
-    unsigned char key[EVP_MAX_KEY_LENGTH], iv[EVP_MAX_IV_LENGTH], *ct = NULL;
-    int ctlen = 0, fin = 0, rc = 0;
-    PKCS7 *env = PKCS7_new();
-    PKCS7_RECIP_INFO *ri = PKCS7_RECIP_INFO_new();
-    EVP_CIPHER_CTX *cc = EVP_CIPHER_CTX_new();
-    int klen = cipher ? EVP_CIPHER_get_key_length(cipher) : 0, ivlen = cipher ? EVP_CIPHER_get_iv_length(cipher) : 0;
-    if (cipher == NULL || ias == NULL || req->signer_key == NULL || len > SCEP_MSG_MAX || klen <= 0 ||
-        klen > (int)sizeof(key) || ivlen <= 0 || ivlen > (int)sizeof(iv)) {
-        rc = certa_error_set(CERTA_ECRYPTO, "enveloping the reply for the requester: no usable cipher or key");
-        goto out;
-    }
-    /* EVP_CIPHER_CTX_rand_key: DES keys get their parity bits. */
-    int ok = env != NULL && ri != NULL && cc != NULL && PKCS7_set_type(env, NID_pkcs7_enveloped) &&
-             EVP_EncryptInit_ex(cc, cipher, NULL, NULL, NULL) == 1 && EVP_CIPHER_CTX_rand_key(cc, key) == 1 &&
-             RAND_bytes(iv, ivlen) == 1 && EVP_EncryptInit_ex(cc, NULL, NULL, key, iv) == 1 &&
-             (ct = OPENSSL_malloc(len + (size_t)EVP_CIPHER_get_block_size(cipher))) != NULL &&
-             EVP_EncryptUpdate(cc, ct, &ctlen, content, (int)len) == 1 &&
-             EVP_EncryptFinal_ex(cc, ct + ctlen, &fin) == 1;
-    PKCS7_ENC_CONTENT *ec = ok ? env->d.enveloped->enc_data : NULL;
-    ok = ok && (ec->enc_data = ASN1_OCTET_STRING_new()) != NULL;
-    if (ok) {
-        ASN1_STRING_set0(ec->enc_data, ct, ctlen + fin);
-        ct = NULL;
-    }
-    ok = ok && X509_ALGOR_set0(ec->algorithm, OBJ_nid2obj(EVP_CIPHER_get_type(cipher)), V_ASN1_UNDEF, NULL) &&
-         (ec->algorithm->parameter = ASN1_TYPE_new()) != NULL &&
-         EVP_CIPHER_param_to_asn1(cc, ec->algorithm->parameter) > 0 && ASN1_INTEGER_set(ri->version, 0) &&
-         X509_NAME_set(&ri->issuer_and_serial->issuer, ias->issuer);
-    if (ok) {
-        ASN1_INTEGER_free(ri->issuer_and_serial->serial);
-        ok = (ri->issuer_and_serial->serial = ASN1_INTEGER_dup(ias->serial)) != NULL &&
-             encrypt_key(ri, req->signer_key, key, (size_t)klen) && PKCS7_add_recipient_info(env, ri);
-    }
-    if (!ok) {
-        rc = certa_error_ossl(CERTA_ECRYPTO, "enveloping the reply for the requester");
-        goto out;
-    }
-    ri = NULL;                  /* env's now */
-    rc = to_buf(env, out);
-out:
-    OPENSSL_cleanse(key, sizeof(key));
-    OPENSSL_free(ct);
-    EVP_CIPHER_CTX_free(cc);
-    PKCS7_RECIP_INFO_free(ri);
-    PKCS7_free(env);
-    return rc;
+    return signed_final(si, cert, NULL, content, len, out);
 }
 
 int scep_certrep(const struct scep_reply *r, certa_buf *out)
 {
     const struct scep_nids *n = scep_nids();
-    PKCS7_SIGNER_INFO *si;
     certa_buf envder = { 0 };
-    int rc = 0;
     char num[8];
     unsigned char nonce[16];
-    PKCS7 *p7 = signed_new(r->sign_cert, r->sign_key, r->md_nid, &si);
-    if (p7 == NULL) {
-        rc = certa_error_ossl(CERTA_ECRYPTO, "preparing the CertRep");
-        goto out;
-    }
-    for (int i = 0; r->extra_certs && i < sk_X509_num(r->extra_certs); i++)
-        if (!PKCS7_add_certificate(p7, sk_X509_value(r->extra_certs, i))) {
-            rc = certa_error_ossl(CERTA_ENOMEM, "preparing the CertRep");
-            goto out;
-        }
+    PKCS7_SIGNER_INFO *si = signer_new(r->sign_cert, r->sign_key, r->md_nid);
+    if (si == NULL)
+        return certa_error_ossl(CERTA_ECRYPTO, "preparing the CertRep");
     if (RAND_bytes(nonce, sizeof(nonce)) != 1) {
-        rc = certa_error_ossl(CERTA_ECRYPTO, "no random senderNonce");
-        goto out;
+        PKCS7_SIGNER_INFO_free(si);
+        return certa_error_ossl(CERTA_ECRYPTO, "no random senderNonce");
     }
     snprintf(num, sizeof(num), "%d", SCEP_CERTREP);
     int ok = add_string(si, n->message_type, num) && add_string(si, n->transaction_id, r->req->txid) &&
@@ -222,18 +180,16 @@ int scep_certrep(const struct scep_reply *r, certa_buf *out)
         ok = ok && add_string(si, n->fail_info, num);
     }
     if (!ok) {
-        rc = certa_error_ossl(CERTA_ENOMEM, "adding CertRep attributes");
-        goto out;
+        PKCS7_SIGNER_INFO_free(si);
+        return certa_error_ossl(CERTA_ENOMEM, "adding CertRep attributes");
     }
-    if (r->status == SCEP_SUCCESS && r->content != NULL) {
-        if ((rc = envelope_for(r->req, r->content, r->content_len, &envder)) < 0)
-            goto out;
-        rc = signed_final(p7, envder.data, envder.len, out);
-    } else {
-        rc = signed_final(p7, NULL, 0, out);
+    int rc = 0;
+    if (r->status == SCEP_SUCCESS && r->content != NULL &&
+        (rc = scep_envelope_for(r->req, r->content, r->content_len, &envder)) < 0) {
+        PKCS7_SIGNER_INFO_free(si);
+        return rc;
     }
-out:
-    PKCS7_free(p7);
+    rc = signed_final(si, r->sign_cert, r->extra_certs, envder.data, envder.len, out);
     certa_buf_free(&envder);
     return rc;
 }

@@ -41,10 +41,32 @@ struct scep_fail_res {
 /* Sets f and returns 1, for `return scep_fail(f, SCEP_BADREQUEST, "...")`. */
 int scep_fail(struct scep_fail_res *f, int info, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* A decoded pkiMessage. The SignedData is read with templates of certa's
- * own that keep its certificates as bytes (scep_decode.c): OpenSSL 3.0
- * would decode each certificate's key through a fresh decoder context, the
- * costliest step of an enrollment after the private-key operations. */
+/* The pkiMessage's ContentInfo and SignedData as templates of certa's own
+ * (scep_asn1.c). They follow OpenSSL's PKCS#7 ones (the SignerInfo is
+ * OpenSSL's PKCS7_SIGNER_INFO) but hold certificates and CRLs as bytes
+ * (ANY, which keeps a SEQUENCE's whole DER): d2i_PKCS7 would decode each
+ * certificate's key through a fresh OSSL_DECODER context, the costliest
+ * step of an enrollment after the private-key operations, and i2d_PKCS7
+ * re-encode each X509. */
+typedef struct {
+    ASN1_OBJECT *type;          /* id-data */
+    ASN1_OCTET_STRING *content; /* absent: certs-only */
+} SCEP_ENCAP;
+typedef struct {
+    ASN1_INTEGER *version;
+    STACK_OF(X509_ALGOR) *md_algs;
+    SCEP_ENCAP *contents;
+    STACK_OF(ASN1_TYPE) *certs; /* each Certificate as bytes, may be NULL */
+    STACK_OF(ASN1_TYPE) *crls;  /* each CRL as bytes, may be NULL */
+    STACK_OF(PKCS7_SIGNER_INFO) *signer_info;
+} SCEP_SIGNED;
+typedef struct {
+    ASN1_OBJECT *type;          /* id-signedData */
+    SCEP_SIGNED *d;
+} SCEP_CONTENT_INFO;
+DECLARE_ASN1_ITEM(SCEP_CONTENT_INFO)
+
+/* A decoded pkiMessage (scep_decode.c). */
 struct scep_msg {
     void *asn1;                 /* the outer ContentInfo (owned) */
     PKCS7_SIGNER_INFO *si;      /* its one signer (borrowed from asn1) */
@@ -102,6 +124,9 @@ struct scep_reply {
     size_t content_len;
 };
 int scep_certrep(const struct scep_reply *r, certa_buf *out);
+/* scep_envelope.c: content enveloped for req's signer (its issuer and
+ * serial, its key) with the cipher req's envelope used. */
+int scep_envelope_for(const struct scep_msg *req, const unsigned char *content, size_t len, certa_buf *out);
 /* A certs-only SignedData with the certificates (and a CRL) as DER. */
 int scep_degenerate(X509 *const *certs, size_t ncerts, const unsigned char *crl_der, size_t crl_len,
                     certa_buf *out);
