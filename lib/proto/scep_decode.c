@@ -110,21 +110,22 @@ static void find_signer(struct scep_msg *m, const SCEP_SIGNED *sd)
 {
     const PKCS7_ISSUER_AND_SERIAL *ias = m->si->issuer_and_serial;
     for (int i = 0; ias != NULL && i < sk_ASN1_TYPE_num(sd->certs); i++) {
-        const unsigned char *der, *p;
-        size_t len;
+        const unsigned char *der, *p, *spki;
+        size_t len, spki_len;
         if (!cert_bytes(sk_ASN1_TYPE_value(sd->certs, i), &der, &len))
             continue;
         p = der;
         SCEP_CERT *c = (SCEP_CERT *)ASN1_item_d2i(NULL, &p, (long)len, ASN1_ITEM_rptr(SCEP_CERT));
         if (c == NULL || p != der + len || X509_NAME_cmp(c->tbs->issuer, ias->issuer) != 0 ||
-            ASN1_INTEGER_cmp(c->tbs->serial, ias->serial) != 0 ||
-            !cert_bytes(c->tbs->spki, &m->signer_spki, &m->signer_spki_len)) {
+            ASN1_INTEGER_cmp(c->tbs->serial, ias->serial) != 0 || !cert_bytes(c->tbs->spki, &spki, &spki_len)) {
             ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(SCEP_CERT));
             continue;
         }
         m->signer_view = c;
         m->signer_der = der;
         m->signer_len = len;
+        m->signer_spki = spki;
+        m->signer_spki_len = spki_len;
         if (certa_key_from_spki(m->signer_spki, m->signer_spki_len, &m->signer_key) < 0)
             m->signer_key = NULL;
         return;
