@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <openssl/evp.h>
 #include "certa/challenge.h"
 #include "certa/csr.h"
 #include "testutil.h"
@@ -53,6 +54,14 @@ static void test_one_use(void **state)
     assert_int_equal(certa_store_secret_get(f->s, CERTA_CHALLENGE_KIND, ref, &row), 0);
     assert_int_equal(row.uses_left, 1);
     assert_null(memmem(row.blob, row.blob_len, pw + CERTA_CHALLENGE_REF_LEN, CERTA_CHALLENGE_LEN - CERTA_CHALLENGE_REF_LEN));
+    /* version 1, one PBKDF2-HMAC-SHA256 round over a 16-byte salt: the
+     * hash is what OpenSSL computes from them */
+    assert_int_equal(row.blob_len, 1 + 4 + 16 + 32);
+    assert_int_equal(row.blob[0], 1);
+    assert_memory_equal(row.blob + 1, "\0\0\0\1", 4);
+    unsigned char want[32];
+    assert_int_equal(PKCS5_PBKDF2_HMAC(pw, CERTA_CHALLENGE_LEN, row.blob + 5, 16, 1, EVP_sha256(), 32, want), 1);
+    assert_memory_equal(row.blob + 21, want, 32);
     certa_secret_row_clear(&row);
     int64_t now = (int64_t)time(NULL);
     assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
@@ -62,6 +71,29 @@ static void test_one_use(void **state)
     assert_int_equal(certa_challenge_consume(f->s, ref, now), 0);
     assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), CERTA_ESTATE);
     assert_int_equal(certa_challenge_consume(f->s, ref, now), CERTA_ESTATE);
+}
+
+/* A row stored with another round count (100, as before) verifies with its
+ * own count; a wrong password against it does not. */
+static void test_stored_count(void **state)
+{
+    struct fx *f = *state;
+    const char *pw = "legacy00abcdefghjkmnpqrstvwxyz01";
+    unsigned char blob[1 + 4 + 16 + 32] = { 1, 0, 0, 0, 100 };
+    memset(blob + 5, 0x5a, 16);
+    assert_int_equal(strlen(pw), CERTA_CHALLENGE_LEN);
+    assert_int_equal(PKCS5_PBKDF2_HMAC(pw, CERTA_CHALLENGE_LEN, blob + 5, 16, 100, EVP_sha256(), 32, blob + 21), 1);
+    struct certa_secret_row row = {
+        .kind = CERTA_CHALLENGE_KIND, .ref = "legacy00", .blob = blob, .blob_len = sizeof(blob), .uses_left = 1,
+        .created_at = (int64_t)time(NULL),
+    };
+    assert_int_equal(certa_store_secret_insert(f->s, &row), 0);
+    char got[CERTA_CHALLENGE_REF_LEN + 1];
+    int64_t now = (int64_t)time(NULL);
+    assert_int_equal(certa_challenge_check(f->s, pw, f->rtr, now, got, NULL), 0);
+    assert_string_equal(got, "legacy00");
+    assert_int_equal(certa_challenge_check(f->s, "legacy00abcdefghjkmnpqrstvwxyz02", f->rtr, now, got, NULL),
+                     CERTA_EPASS);
 }
 
 static void test_wrong_unknown(void **state)
@@ -132,6 +164,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_one_use, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stored_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_unknown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_uses_ttl, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subject, setup, teardown),
