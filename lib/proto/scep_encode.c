@@ -5,6 +5,7 @@
  * and signed as OpenSSL's PKCS#7 signs (PKCS7_SIGNER_INFO_sign); going
  * through PKCS7_sign would re-encode every certificate and copy the
  * content through a BIO chain. */
+#include <limits.h>
 #include <string.h>
 #include <openssl/err.h>
 #include <openssl/rand.h>
@@ -70,7 +71,7 @@ int scep_degenerate(X509 *const *certs, size_t ncerts, const unsigned char *crl_
     for (size_t i = 0; ok && i < ncerts; i++)
         ok = add_cert(ci->d, certs[i]);
     if (ok && crl_der != NULL)
-        ok = crl_len <= SCEP_MSG_MAX * 64 && add_der(&ci->d->crls, crl_der, (int)crl_len);
+        ok = crl_len <= INT_MAX && add_der(&ci->d->crls, crl_der, (int)crl_len);
     int rc = ok ? to_buf(ci, out) : certa_error_ossl(CERTA_ENOMEM, "building PKCS#7");
     ASN1_item_free((ASN1_VALUE *)ci, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
     return rc;
