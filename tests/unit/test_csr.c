@@ -251,6 +251,7 @@ static void test_parse_bad(void **state)
     EVP_PKEY_free(key);
 }
 
+/* The known key's three arguments, as test_view holds them. */
 #define KNOWN known, (size_t)klen, key
 /* certa_csr_view_parse: the same answers as certa_csr_parse + X509_REQ, the
  * known key used when the request's key is it, another key decoded. */
@@ -374,6 +375,7 @@ static void test_view(void **state)
     OPENSSL_free(other_spki);
     EVP_PKEY_free(other);
 }
+#undef KNOWN
 
 int main(void)
 {
