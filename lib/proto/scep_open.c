@@ -8,21 +8,24 @@
 #include "scep_internal.h"
 
 /* messageDigest is the content's digest, contentType (when present) the
- * content's type, and the signature covers the signed attributes' DER. */
-static int signature_ok(const struct scep_msg *m)
+ * content's type, and the signature covers the signed attributes' DER.
+ * NULL when all hold, else which does not. */
+static const char *signature_problem(const struct scep_msg *m)
 {
     const EVP_MD *md = EVP_get_digestbynid(m->md_nid);
     const ASN1_TYPE *digest = PKCS7_get_signed_attribute(m->si, NID_pkcs9_messageDigest);
     const ASN1_TYPE *type = PKCS7_get_signed_attribute(m->si, NID_pkcs9_contentType);
     unsigned char dig[EVP_MAX_MD_SIZE], *attrs = NULL;
     unsigned int dlen = 0;
-    if (md == NULL || m->econtent == NULL || m->signer_key == NULL || digest == NULL ||
-        digest->type != V_ASN1_OCTET_STRING || m->si->enc_digest == NULL ||
-        (type != NULL && (type->type != V_ASN1_OBJECT || OBJ_cmp(type->value.object, m->econtent_type) != 0)) ||
+    if (md == NULL || m->econtent == NULL || m->si->enc_digest == NULL)
+        return "signature does not verify (no signed content)";
+    if (type != NULL && (type->type != V_ASN1_OBJECT || OBJ_cmp(type->value.object, m->econtent_type) != 0))
+        return "contentType attribute is not the signed content's type";
+    if (digest == NULL || digest->type != V_ASN1_OCTET_STRING ||
         EVP_Digest(m->econtent, m->econtent_len, dig, &dlen, md, NULL) != 1 ||
         (unsigned int)ASN1_STRING_length(digest->value.octet_string) != dlen ||
         memcmp(ASN1_STRING_get0_data(digest->value.octet_string), dig, dlen) != 0)
-        return 0;
+        return "signed content does not match its messageDigest";
     /* Re-encoded as a SET OF (DER-sorted), as it was signed. */
     int alen = ASN1_item_i2d((ASN1_VALUE *)m->si->auth_attr, &attrs, ASN1_ITEM_rptr(PKCS7_ATTR_VERIFY));
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -31,7 +34,7 @@ static int signature_ok(const struct scep_msg *m)
                               (size_t)ASN1_STRING_length(m->si->enc_digest), attrs, (size_t)alen) == 1;
     EVP_MD_CTX_free(ctx);
     OPENSSL_free(attrs);
-    return ok;
+    return ok ? NULL : "signature does not verify";
 }
 
 int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f)
@@ -54,10 +57,10 @@ int scep_msg_verify(struct scep_msg *m, int legacy, struct scep_fail_res *f)
         return scep_fail(f, SCEP_BADMESSAGECHECK, "signer certificate's public key unreadable");
     if (!m->md_announced)
         return scep_fail(f, SCEP_BADMESSAGECHECK, "signer's digest is not among the SignedData's digestAlgorithms");
-    int ok = signature_ok(m);
+    const char *problem = signature_problem(m);
     ERR_clear_error();
-    if (!ok)
-        return scep_fail(f, SCEP_BADMESSAGECHECK, "signature does not verify");
+    if (problem != NULL)
+        return scep_fail(f, SCEP_BADMESSAGECHECK, "%s", problem);
     return 0;
 }
 

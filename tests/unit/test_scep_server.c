@@ -713,7 +713,7 @@ static void test_bad_signature(void **state)
 
 /* A pkiMessage changed after signing, as build_msg made it and OpenSSL's
  * PKCS#7 re-encodes it: the SignerInfo's signature itself stays valid. */
-enum tamper { TAMPER_CONTENT, TAMPER_DIGEST_ALGS, TAMPER_NO_CERTS, TAMPER_OTHER_CERT };
+enum tamper { TAMPER_NONE, TAMPER_CONTENT, TAMPER_DIGEST_ALGS, TAMPER_NO_CERTS, TAMPER_OTHER_CERT };
 static void tampered(enum tamper how, const char *txid, unsigned char **der, size_t *dlen)
 {
     unsigned char *csr, *orig;
@@ -726,6 +726,8 @@ static void tampered(enum tamper how, const char *txid, unsigned char **der, siz
     assert_non_null(p7);
     PKCS7_SIGNED *sd = p7->d.sign;
     switch (how) {
+    case TAMPER_NONE:
+        break;
     case TAMPER_CONTENT: {
         ASN1_OCTET_STRING *os = sd->contents->d.data;
         os->data[os->length / 2] ^= 0x01;
@@ -763,18 +765,20 @@ static void tampered(enum tamper how, const char *txid, unsigned char **der, siz
 }
 
 /* What certa's own SignedData check (lib/proto/scep_open.c) must refuse
- * with badMessageCheck, storing nothing: content that is not what was
- * signed, a digest the SignedData does not announce, a missing signer
- * certificate, another key's certificate under the signer's name, a
- * contentType attribute that is not the content's type. */
+ * with badMessageCheck, storing nothing, each for its own reason: content
+ * that is not what was signed, a digest the SignedData does not announce,
+ * a missing signer certificate, another key's certificate under the
+ * signer's name, a contentType attribute that is not the content's type.
+ * The same message decoded and encoded again unchanged is issued: the
+ * re-encoding alone breaks nothing. */
 static void test_signed_data_checks(void **state)
 {
     (void)state;
-    static const char *const txids[] = { "tx-tamper-content", "tx-tamper-algs", "tx-tamper-nocert",
-                                         "tx-tamper-othercert" };
-    static const char *const why[] = { "signature does not verify", "digestAlgorithms",
+    static const char *const txids[] = { "tx-tamper-none", "tx-tamper-content", "tx-tamper-algs",
+                                         "tx-tamper-nocert", "tx-tamper-othercert" };
+    static const char *const why[] = { NULL, "does not match its messageDigest", "digestAlgorithms",
                                        "signer certificate missing", "signature does not verify" };
-    for (int how = TAMPER_CONTENT; how <= TAMPER_OTHER_CERT; how++) {
+    for (int how = TAMPER_NONE; how <= TAMPER_OTHER_CERT; how++) {
         int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
         unsigned char *der;
         size_t dlen;
@@ -783,10 +787,17 @@ static void test_signed_data_checks(void **state)
         tampered((enum tamper)how, txids[how], &der, &dlen);
         assert_int_equal(call(&W.rsa, "POST", "operation=PKIOperation", der, dlen, &res), 0);
         parse_reply(&W.rsa, &res, txids[how], W.self1, W.k1, &r);
+        OPENSSL_free(der);
+        if (how == TAMPER_NONE) {
+            certa_buf_free(&res.body);
+            assert_int_equal(r.status, 0);
+            assert_issued_by(&W.rsa, r.cert);
+            reply_clear(&r);
+            continue;
+        }
         assert_non_null(strstr(res.log_detail, why[how]));
         certa_buf_free(&res.body);
         expect_fail(&W.rsa, &r, 1, c0, q0);
-        OPENSSL_free(der);
     }
     int64_t c0 = rows(&W.rsa, 0), q0 = rows(&W.rsa, 1);
     unsigned char *csr;
@@ -795,10 +806,18 @@ static void test_signed_data_checks(void **state)
     csr_der(W.k1, "CN=device-one", challenge(&W.rsa, NULL, 0), &csr, &len);
     struct msg_opts o = { .type = 19, .txid = "tx-tamper-ctype", .signer = W.self1, .key = W.k1,
                           .content_type_nid = NID_pkcs7_signed };
-    pkiop(&W.rsa, &o, csr, len, &r);
+    struct certa_http_response res;
+    unsigned char *der;
+    size_t dlen;
+    build_msg(&W.rsa, &o, csr, len, &der, &dlen);
+    assert_int_equal(call(&W.rsa, "POST", "operation=PKIOperation", der, dlen, &res), 0);
+    parse_reply(&W.rsa, &res, o.txid, W.self1, W.k1, &r);
+    assert_non_null(strstr(res.log_detail, "contentType"));
+    certa_buf_free(&res.body);
+    OPENSSL_free(der);
     expect_fail(&W.rsa, &r, 1, c0, q0);
-    /* The same request untampered is issued. */
-    o.txid = "tx-tamper-none";
+    /* The same request with OpenSSL's own contentType is issued. */
+    o.txid = "tx-tamper-plain";
     o.content_type_nid = 0;
     pkiop(&W.rsa, &o, csr, len, &r);
     assert_int_equal(r.status, 0);
