@@ -22,12 +22,12 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
-#include <openssl/asn1t.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pkcs7.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
+#include "proto/scep_internal.h"
 
 #define RESP_MAX (256 * 1024)
 
@@ -395,48 +395,22 @@ struct run {
     int nid_status;
 };
 
-/* A CertRep read only as far as its pkiStatus: a SignedData whose
- * certificates stay undecoded (d2i_PKCS7 would decode the CA certificate's
- * key in every reply, a cost of the load generator that shares the machine
- * with the server measured). */
-typedef struct {
-    ASN1_INTEGER *version;
-    STACK_OF(X509_ALGOR) *md_algs;
-    PKCS7 *contents;
-    STACK_OF(ASN1_TYPE) *certs, *crls;
-    STACK_OF(PKCS7_SIGNER_INFO) *signer_info;
-} REPLY_SIGNED;
-
-ASN1_SEQUENCE(REPLY_SIGNED) = {
-    ASN1_SIMPLE(REPLY_SIGNED, version, ASN1_INTEGER),
-    ASN1_SET_OF(REPLY_SIGNED, md_algs, X509_ALGOR),
-    ASN1_SIMPLE(REPLY_SIGNED, contents, PKCS7),
-    ASN1_IMP_SET_OF_OPT(REPLY_SIGNED, certs, ASN1_ANY, 0),
-    ASN1_IMP_SET_OF_OPT(REPLY_SIGNED, crls, ASN1_ANY, 1),
-    ASN1_SET_OF(REPLY_SIGNED, signer_info, PKCS7_SIGNER_INFO),
-} static_ASN1_SEQUENCE_END(REPLY_SIGNED)
-
-typedef struct {
-    ASN1_OBJECT *type;
-    REPLY_SIGNED *d;
-} REPLY;
-
-ASN1_SEQUENCE(REPLY) = {
-    ASN1_SIMPLE(REPLY, type, ASN1_OBJECT),
-    ASN1_EXP(REPLY, d, REPLY_SIGNED, 0),
-} static_ASN1_SEQUENCE_END(REPLY)
-
+/* A CertRep read only as far as its pkiStatus, with certad's own SignedData
+ * templates (lib/proto/scep_asn1.c), which leave certificates undecoded:
+ * d2i_PKCS7 would decode the CA certificate's key in every reply, a cost of
+ * the load generator that shares the machine with the server measured. */
 static int status_of(struct run *r, const struct buf *b)
 {
     const unsigned char *p = b->d;
-    REPLY *rep = (REPLY *)ASN1_item_d2i(NULL, &p, (long)b->n, ASN1_ITEM_rptr(REPLY));
+    SCEP_CONTENT_INFO *rep =
+        (SCEP_CONTENT_INFO *)ASN1_item_d2i(NULL, &p, (long)b->n, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
     int st = -1;
     if (rep && OBJ_obj2nid(rep->type) == NID_pkcs7_signed && sk_PKCS7_SIGNER_INFO_num(rep->d->signer_info) == 1) {
         ASN1_TYPE *t = PKCS7_get_signed_attribute(sk_PKCS7_SIGNER_INFO_value(rep->d->signer_info, 0), r->nid_status);
         if (t && t->type == V_ASN1_PRINTABLESTRING)
             st = atoi((const char *)ASN1_STRING_get0_data(t->value.asn1_string));
     }
-    ASN1_item_free((ASN1_VALUE *)rep, ASN1_ITEM_rptr(REPLY));
+    ASN1_item_free((ASN1_VALUE *)rep, ASN1_ITEM_rptr(SCEP_CONTENT_INFO));
     ERR_clear_error();
     return st;
 }

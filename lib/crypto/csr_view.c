@@ -18,30 +18,20 @@
 
 #define CSR_MAX (64 * 1024)     /* as certa_csr_parse */
 
-typedef struct {
-    X509_ALGOR *algor;
-    ASN1_BIT_STRING *public_key;
-} CERTA_CSR_SPKI;
-
-ASN1_SEQUENCE(CERTA_CSR_SPKI) = {
-    ASN1_SIMPLE(CERTA_CSR_SPKI, algor, X509_ALGOR),
-    ASN1_SIMPLE(CERTA_CSR_SPKI, public_key, ASN1_BIT_STRING),
-} static_ASN1_SEQUENCE_END(CERTA_CSR_SPKI)
-
 /* CertificationRequestInfo; the encoding is kept (ASN1_SEQUENCE_enc) so that
  * the signature is checked over the bytes as received, as X509_REQ does. */
 typedef struct {
     ASN1_ENCODING enc;
     ASN1_INTEGER *version;
     X509_NAME *subject;
-    CERTA_CSR_SPKI *spki;
+    CERTA_SPKI_PARTS *spki;
     STACK_OF(X509_ATTRIBUTE) *attributes;
 } CERTA_CSR_INFO;
 
 ASN1_SEQUENCE_enc(CERTA_CSR_INFO, enc, NULL) = {
     ASN1_SIMPLE(CERTA_CSR_INFO, version, ASN1_INTEGER),
     ASN1_SIMPLE(CERTA_CSR_INFO, subject, X509_NAME),
-    ASN1_SIMPLE(CERTA_CSR_INFO, spki, CERTA_CSR_SPKI),
+    ASN1_SIMPLE(CERTA_CSR_INFO, spki, CERTA_SPKI_PARTS),
     /* [0] attributes: required by RFC 2986, absent from some old requests */
     ASN1_IMP_SET_OF_OPT(CERTA_CSR_INFO, attributes, X509_ATTRIBUTE, 0),
 } static_ASN1_SEQUENCE_END_ref(CERTA_CSR_INFO, CERTA_CSR_INFO)
@@ -100,14 +90,14 @@ int certa_csr_view_parse(const unsigned char *data, size_t len, const unsigned c
     out->asn1 = csr;
     if (csr == NULL || p != data + len)
         goto malformed;
-    int slen = ASN1_item_i2d((ASN1_VALUE *)csr->info->spki, &spki_der, ASN1_ITEM_rptr(CERTA_CSR_SPKI));
+    int slen = ASN1_item_i2d((ASN1_VALUE *)csr->info->spki, &spki_der, ASN1_ITEM_rptr(CERTA_SPKI_PARTS));
     if (slen <= 0)
         goto malformed;
     if (known_key != NULL && (size_t)slen == known_spki_len && memcmp(spki_der, known_spki, known_spki_len) == 0) {
-        CERTA_CSR_SPKI *parts = csr->info->spki;
+        CERTA_SPKI_PARTS *parts = csr->info->spki;
         if ((out->own_spki = X509_PUBKEY_new()) == NULL ||
-            !certa_spki_set_parts(out->own_spki, parts->algor, ASN1_STRING_get0_data(parts->public_key),
-                                  ASN1_STRING_length(parts->public_key))) {
+            !certa_spki_set_parts(out->own_spki, parts->algor, ASN1_STRING_get0_data(parts->bits),
+                                  ASN1_STRING_length(parts->bits))) {
             rc = certa_error_ossl(CERTA_ENOMEM, "out of memory");
             goto out;
         }
